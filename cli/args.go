@@ -1,0 +1,102 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+)
+
+// flagSpec describes one --flag a command accepts.
+type flagSpec struct {
+	name  string
+	value bool // takes a value (--name=V or --name V)
+	multi bool // may repeat
+	help  string
+	arg   string // the value's placeholder in help
+}
+
+// parsed holds a command line split into flags and positional arguments.
+// Anything that does not start with "--" is positional, so capability
+// tokens such as -CAP_CHOWN are never mistaken for flags; "--" ends flags.
+type parsed struct {
+	flags map[string][]string
+	pos   []string
+}
+
+func (p parsed) has(name string) bool { _, ok := p.flags[name]; return ok }
+
+func (p parsed) get(name string) string {
+	v := p.flags[name]
+	if len(v) == 0 {
+		return ""
+	}
+	return v[len(v)-1]
+}
+
+func (p parsed) all(name string) []string { return p.flags[name] }
+
+// usageError is a command-line mistake: exit 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, a ...any) error { return &usageError{fmt.Sprintf(format, a...)} }
+
+func parseArgs(cmd string, args []string, specs []flagSpec) (parsed, error) {
+	p := parsed{flags: map[string][]string{}}
+	byName := map[string]flagSpec{}
+	for _, s := range specs {
+		byName[s.name] = s
+	}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			p.pos = append(p.pos, args[i+1:]...)
+			break
+		}
+		if a == "-h" {
+			a = "--help"
+		}
+		if !strings.HasPrefix(a, "--") {
+			p.pos = append(p.pos, a)
+			continue
+		}
+		name, val, hasVal := strings.Cut(a[2:], "=")
+		s, ok := byName[name]
+		if !ok {
+			return p, usagef("%s: unknown flag --%s (see captune %s --help)", cmd, name, cmd)
+		}
+		if s.value && !hasVal {
+			if i+1 >= len(args) {
+				return p, usagef("%s: --%s needs a value", cmd, name)
+			}
+			i++
+			val = args[i]
+		} else if !s.value && hasVal {
+			return p, usagef("%s: --%s takes no value", cmd, name)
+		}
+		if !s.multi && p.has(name) {
+			return p, usagef("%s: --%s given twice", cmd, name)
+		}
+		p.flags[name] = append(p.flags[name], val)
+	}
+	return p, nil
+}
+
+func helpText(cmd, synopsis, about string, specs []flagSpec, examples string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "usage: captune %s %s\n\n%s\n", cmd, synopsis, about)
+	if len(specs) > 0 {
+		b.WriteString("\nflags:\n")
+		for _, s := range specs {
+			left := "--" + s.name
+			if s.value {
+				left += " " + s.arg
+			}
+			fmt.Fprintf(&b, "  %-24s %s\n", left, s.help)
+		}
+	}
+	if examples != "" {
+		b.WriteString("\nexamples:\n" + examples)
+	}
+	return b.String()
+}
