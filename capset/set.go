@@ -157,8 +157,11 @@ func ParseNames(s string) (Set, error) {
 }
 
 // Parse reads a set written in any of the forms captune accepts: a hex
-// mask ("0x4c1", "00000000000004c1"), a list of names ("cap_chown,CAP_SETUID"),
-// or libcap text ("cap_chown,cap_setuid=ep"; the permitted set is taken).
+// mask ("0x4c1", "00000000000004c1", "1ffffffffff"), a list of names or bit
+// numbers ("cap_chown,CAP_SETUID", "0,7"), or libcap text
+// ("cap_chown,cap_setuid=ep"; the permitted set is taken). A bare run of
+// hex digits is a mask when it has 16 digits, more than two, or a letter;
+// one or two decimal digits are a bit number.
 func Parse(s string) (Set, error) {
 	t := strings.TrimSpace(s)
 	if t == "" {
@@ -181,13 +184,14 @@ func looksHex(t string) bool {
 	if strings.HasPrefix(t, "0x") || strings.HasPrefix(t, "0X") {
 		return true
 	}
-	if len(t) != 16 {
-		return false
-	}
+	letter := false
 	for _, r := range t {
 		if !isHex(r) {
 			return false
 		}
+		if r > '9' {
+			letter = true
+		}
 	}
-	return true
+	return len(t) > 2 || letter
 }

@@ -90,7 +90,7 @@ func explainOne(c capset.Cap) string {
 	fmt.Fprintf(&b, "%s (number %d, mask %s)\n", in.Name, in.Cap, mask.Hex())
 	fmt.Fprintf(&b, "  %s.\n\n", in.Short)
 	b.WriteString(wrap(in.Long, 78, "  "))
-	fmt.Fprintf(&b, "\n  governs: %s\n", strings.Join(in.Syscalls, ", "))
+	b.WriteString("\n" + wrap("governs: "+strings.Join(in.Syscalls, ", "), 78, "  "))
 	b.WriteString(wrap(fmt.Sprintf("risk: %s: %s", in.Risk, in.RiskWhy), 78, "  "))
 	b.WriteString(wrap("mod_cap: "+modcap.Explain(c), 78, "  "))
 	return b.String()

@@ -93,6 +93,8 @@ func runPredict(env Env, args []string) error {
 		opt := modcap.Options{}
 		if proftpdBin == "" {
 			proftpdBin, _ = exec.LookPath("proftpd")
+		} else if _, err := exec.LookPath(proftpdBin); err != nil {
+			return fail(ExitMissing, "predict: --proftpd %s: %v (install it with: apt-get install proftpd-core)", clip(proftpdBin), err)
 		}
 		if proftpdBin != "" {
 			if mods, err := proftpdModules(proftpdBin); err == nil {
@@ -103,7 +105,7 @@ func runPredict(env Env, args []string) error {
 		if err != nil {
 			var ce *modcap.Error
 			if errors.As(err, &ce) {
-				return usagef("predict: %s", clip(ce.Error()))
+				return usagef("predict: %s", ce.Error())
 			}
 			return usagef("predict: %s: %v", clip(path), err)
 		}

@@ -101,11 +101,17 @@ type setting struct {
 	level string
 }
 
+// where names the directive's place: "f:15", "f:15, in <Global>" or
+// "f:15, in <IfUser alice> at f:14"; tokens given on the command line
+// have no place.
 func (s setting) where() string {
 	if s.node.Pos.Line == 0 {
 		return s.level
 	}
-	return fmt.Sprintf("%s at %s", s.level, s.node.Pos)
+	if s.level == "server level" {
+		return s.node.Pos.String()
+	}
+	return fmt.Sprintf("%s, in %s", s.node.Pos, s.level)
 }
 
 // multi lists the directives proftpd marks CF_MULTI: mod_ifsession adds
@@ -285,7 +291,7 @@ func Predict(in Input) Prediction {
 		flags = Apply(toks)
 		audit = false
 		if engine {
-			pr.Reasons = append(pr.Reasons, fmt.Sprintf("CapabilitiesSet %s (%s) replaces the defaults", strings.Join(s.node.Args, " "), s.where()))
+			pr.Reasons = append(pr.Reasons, fmt.Sprintf("CapabilitiesSet %s (%s) replaces the defaults; it is the first CapabilitiesSet proftpd finds for this login", strings.Join(s.node.Args, " "), s.where()))
 			if pam {
 				pr.Reasons = append(pr.Reasons, "any CapabilitiesSet line drops CAP_AUDIT_WRITE, which PAM uses for audit records (pam_loginuid and friends)")
 			}
