@@ -215,8 +215,15 @@ func Predict(in Input) Prediction {
 	}
 
 	// mod_ifsession: <IfClass> merges at session start, <IfGroup> and
-	// <IfUser> after authentication, each at the head of the list.
+	// <IfUser> after authentication, each at the head of the list, so a
+	// matching <IfUser> beats a matching <IfGroup>. Among sections of one
+	// kind the first in file order wins, and inside a section the last
+	// line: observed on Debian's proftpd 1.3.8 with real logins, which the
+	// merge reproduces by taking the sections last to first.
 	sections := ifSections(srv.Nodes, global)
+	for i, j := 0, len(sections)-1; i < j; i, j = i+1, j-1 {
+		sections[i], sections[j] = sections[j], sections[i]
+	}
 	atStart := base
 	for _, s := range sections {
 		if s.node.Is("<IfClass>") && matchClass(s.node, in.Login.Class) {

@@ -53,3 +53,33 @@ func TestObservedVectors(t *testing.T) {
 		})
 	}
 }
+
+// TestObservedIfSession checks precedence among <IfUser>/<IfGroup>
+// sections as observed with real logins on Debian's proftpd 1.3.8 (user
+// ftptest in group ftpgrp): the first matching <IfUser> in file order
+// wins, the last line inside one section wins, and <IfUser> beats <IfGroup>.
+func TestObservedIfSession(t *testing.T) {
+	login := Login{User: "ftptest", UID: 1001, UIDKnown: true, Groups: []string{"ftpgrp"}}
+	cases := []struct {
+		name string
+		conf string
+		prm  capset.Set
+	}{
+		{"two IfUser, first wins", "<IfUser ftptest>\nCapabilitiesSet +CAP_FOWNER\n</IfUser>\n<IfUser ftptest>\nCapabilitiesSet +CAP_FSETID\n</IfUser>\n", 0x4c9},
+		{"two lines, last wins", "<IfUser ftptest>\nCapabilitiesSet +CAP_FOWNER\nCapabilitiesSet +CAP_FSETID\n</IfUser>\n", 0x4d1},
+		{"negated second", "<IfUser !nobody>\nCapabilitiesSet +CAP_FOWNER\n</IfUser>\n<IfUser ftptest>\nCapabilitiesSet +CAP_FSETID\n</IfUser>\n", 0x4c9},
+		{"second section merged too", "<IfUser ftptest>\nCapabilitiesSet +CAP_FOWNER\n</IfUser>\n<IfUser !nobody>\nCapabilitiesEngine off\n</IfUser>\n", 0},
+		{"IfUser beats IfGroup", "<IfGroup ftpgrp>\nCapabilitiesSet +CAP_FOWNER\n</IfGroup>\n<IfUser ftptest>\nCapabilitiesSet +CAP_FSETID\n</IfUser>\n", 0x4d1},
+		{"IfUser beats IfGroup, either order", "<IfUser ftptest>\nCapabilitiesSet +CAP_FSETID\n</IfUser>\n<IfGroup ftpgrp>\nCapabilitiesSet +CAP_FOWNER\n</IfGroup>\n", 0x4d1},
+		{"IfGroup alone", "<IfGroup ftpgrp>\nCapabilitiesSet +CAP_FOWNER\n</IfGroup>\n", 0x4c9},
+		{"IfUser CapabilitiesRootRevoke off", "CapabilitiesSet +CAP_DAC_OVERRIDE\n<IfUser ftptest>\nCapabilitiesRootRevoke off\n</IfUser>\n", 0x4c3},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := predictText(t, "LoadModule mod_ifsession.c\n"+c.conf, login)
+			if p.Permitted != c.prm || p.Effective != 0 {
+				t.Errorf("CapPrm %s CapEff %s, want %s 0", p.Permitted.Hex(), p.Effective.Hex(), c.prm.Hex())
+			}
+		})
+	}
+}
