@@ -51,6 +51,7 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		{"ps", "list processes with their capabilities (tree, filter, JSON, details)", runPs},
 		{"decode", "print the capability names in hex masks, like capsh --decode", runDecode},
 		{"explain", "explain capabilities: what each allows, its risk, what mod_cap does", runExplain},
 		{"emit", "print the mod_cap directive block (or systemd/docker/capsh lines) for a set", runEmit},

@@ -1,0 +1,515 @@
+package cli
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"captune/capset"
+	"captune/procscan"
+)
+
+var psFlags = []flagSpec{
+	{name: "json", help: "print a JSON array of processes"},
+	{name: "tree", help: "draw the process tree"},
+	{name: "threads", help: "list threads whose sets differ from their leader"},
+	{name: "filter", value: true, arg: "TEXT", help: "case-insensitive match on user, command and capability names; a number matches that PID"},
+	{name: "all", help: "include kernel threads"},
+	{name: "proc", value: true, arg: "DIR", help: "proc mount to read (default /proc)"},
+	{name: "help", help: "show this help"},
+}
+
+const psAbout = `Lists every process with its capabilities in libcap's compact text
+("=ep cap_sys_resource-ep" means every capability in effective and permitted
+except cap_sys_resource; "=" means none), followed by markers:
+  ^amb     the ambient set is not empty
+  !bnd     the bounding set lacks some of the kernel's capabilities
+  nnp      no_new_privs is set
+  seccomp  a seccomp filter or strict mode is on
+  userns   the process lives in a child user namespace
+  fcaps    its executable carries file capabilities
+Processes holding nothing are listed too; kernel threads only with --all.
+With PIDs, shows just those, with all five sets by name (like getpcaps).`
+
+func runPs(env Env, args []string) error {
+	p, err := parseArgs("ps", args, psFlags)
+	if err != nil {
+		return err
+	}
+	if p.has("help") {
+		fmt.Fprint(env.Stdout, helpText("ps", "[PID...] [--json] [--tree] [--threads] [--filter TEXT] [--all] [--proc DIR]", psAbout, psFlags,
+			"  captune ps --filter net_raw\n  captune ps --tree --filter proftpd\n  captune ps 1 $$\n  captune ps --json | jq '.[] | select(.ambient != \"0000000000000000\")'\n"))
+		return nil
+	}
+	root := p.get("proc")
+	if root == "" {
+		root = env.ProcRoot
+	}
+	var pids []int
+	for _, a := range p.pos {
+		n, err := strconv.Atoi(a)
+		if err != nil || n <= 0 {
+			return usagef("ps: %q is not a process id", clip(a))
+		}
+		pids = append(pids, n)
+	}
+	sc, err := procscan.New(root)
+	if err != nil {
+		return usagef("ps: %v", err)
+	}
+	snap, err := sc.Snapshot()
+	if err != nil {
+		return fail(ExitMissing, "ps: %v", err)
+	}
+	for _, n := range snap.Notes() {
+		fmt.Fprintf(env.Stderr, "captune: %s\n", n)
+	}
+	known := capset.KnownSet(snap.LastCap)
+	if len(pids) > 0 {
+		return psDetail(env, snap, pids, known, p.has("json"))
+	}
+	procs := psSelect(snap.Procs, p.get("filter"), p.has("all"))
+	if p.has("json") {
+		return writeJSON(env, psJSONList(procs))
+	}
+	var b strings.Builder
+	if p.has("tree") {
+		psTree(&b, procs, known, p.has("threads"))
+	} else {
+		psTable(&b, procs, known, p.has("threads"))
+	}
+	_, err = fmt.Fprint(env.Stdout, b.String())
+	return err
+}
+
+// psSelect applies --filter and --all.
+func psSelect(all []procscan.Process, filter string, kthreads bool) []procscan.Process {
+	var out []procscan.Process
+	for _, pr := range all {
+		if pr.KernelThread && !kthreads {
+			continue
+		}
+		if filter != "" && !ProcMatches(pr, filter) {
+			continue
+		}
+		out = append(out, pr)
+	}
+	return out
+}
+
+// ProcMatches is the filter rule shared by ps and the TUI: a number
+// matches that PID exactly; other text matches user, command and the
+// names of held capabilities, case-insensitively.
+func ProcMatches(pr procscan.Process, filter string) bool {
+	f := strings.ToLower(strings.TrimSpace(filter))
+	if f == "" {
+		return true
+	}
+	if n, err := strconv.Atoi(f); err == nil {
+		return pr.PID == n
+	}
+	if strings.Contains(strings.ToLower(pr.User), f) || strings.Contains(strings.ToLower(pr.Comm), f) ||
+		strings.Contains(strings.ToLower(strings.Join(pr.Cmdline, " ")), f) {
+		return true
+	}
+	held := pr.Sets.Permitted | pr.Sets.Effective | pr.Sets.Ambient
+	for _, n := range held.Names() {
+		if strings.Contains(n, f) {
+			return true
+		}
+	}
+	return false
+}
+
+// CapText is the compact capability column: libcap text plus markers.
+func CapText(pr procscan.Process, known capset.Set) string {
+	t := capset.Triple{Effective: pr.Sets.Effective, Permitted: pr.Sets.Permitted, Inheritable: pr.Sets.Inheritable}.String()
+	if m := Markers(pr, known); len(m) > 0 {
+		t += "  [" + strings.Join(m, " ") + "]"
+	}
+	return t
+}
+
+// Markers lists the notable facts the capability text does not show.
+func Markers(pr procscan.Process, known capset.Set) []string {
+	var m []string
+	if !pr.Sets.Ambient.Empty() {
+		m = append(m, "^amb")
+	}
+	if known&^pr.Sets.Bounding != 0 {
+		m = append(m, "!bnd")
+	}
+	if pr.NoNewPrivs {
+		m = append(m, "nnp")
+	}
+	if pr.Seccomp > 0 {
+		m = append(m, "seccomp")
+	}
+	if pr.UserNSChild != nil && *pr.UserNSChild {
+		m = append(m, "userns")
+	}
+	if pr.FileCaps != "" {
+		m = append(m, "fcaps")
+	}
+	return m
+}
+
+// Printable escapes what a terminal must not see raw: bytes that are not
+// UTF-8 and control characters become \xNN, so nothing is dropped.
+func Printable(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if (r == utf8.RuneError && size == 1) || r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			for j := 0; j < size; j++ {
+				fmt.Fprintf(&b, "\\x%02x", s[i+j])
+			}
+		} else {
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
+}
+
+func commandOf(pr procscan.Process) string {
+	if len(pr.Cmdline) == 0 {
+		if pr.KernelThread {
+			return "[" + pr.Comm + "]"
+		}
+		return pr.Comm
+	}
+	return strings.Join(pr.Cmdline, " ")
+}
+
+func psHeader(b *strings.Builder, width int) {
+	fmt.Fprintf(b, "%-7s %-7s %-10s %s %s\n", "PID", "PPID", "USER", pad("COMMAND", width), "CAPABILITIES")
+}
+
+// pad fills s with spaces to width display columns.
+func pad(s string, width int) string {
+	if n := utf8.RuneCountInString(s); n < width {
+		return s + strings.Repeat(" ", width-n)
+	}
+	return s
+}
+
+func psCommand(pr procscan.Process, prefix string) string {
+	cmd := prefix + Printable(pr.Comm)
+	if pr.Role != "" {
+		cmd += "(" + roleShort(pr.Role) + ")"
+	}
+	return cmd
+}
+
+func psRow(b *strings.Builder, pr procscan.Process, known capset.Set, prefix string, width int) {
+	user := Printable(pr.User)
+	if len(user) > 10 {
+		user = user[:9] + "+"
+	}
+	fmt.Fprintf(b, "%-7d %-7d %-10s %s %s\n", pr.PID, pr.PPID, user, pad(psCommand(pr, prefix), width), CapText(pr, known))
+}
+
+func roleShort(r procscan.Role) string {
+	switch r {
+	case procscan.RoleProftpdMaster:
+		return "master"
+	case procscan.RoleProftpdSession:
+		return "session"
+	case procscan.RoleProftpdPre:
+		return "pre-login"
+	}
+	return ""
+}
+
+func psThreads(b *strings.Builder, pr procscan.Process, indent string) {
+	for _, t := range pr.Threads {
+		fmt.Fprintf(b, "%s  thread %d (%s) differs: %s  amb %s  bnd %s\n", indent, t.TID, Printable(t.Comm),
+			capset.Triple{Effective: t.Sets.Effective, Permitted: t.Sets.Permitted, Inheritable: t.Sets.Inheritable}, t.Sets.Ambient.Hex(), t.Sets.Bounding.Hex())
+	}
+}
+
+func psTable(b *strings.Builder, procs []procscan.Process, known capset.Set, threads bool) {
+	width := 16
+	for _, pr := range procs {
+		width = max(width, utf8.RuneCountInString(psCommand(pr, "")))
+	}
+	psHeader(b, width)
+	for _, pr := range procs {
+		psRow(b, pr, known, "", width)
+		if threads {
+			psThreads(b, pr, "       ")
+		}
+	}
+}
+
+// psTree draws parents before children; a process whose parent is not
+// listed starts a tree of its own.
+func psTree(b *strings.Builder, procs []procscan.Process, known capset.Set, threads bool) {
+	rows := Tree(procs)
+	width := 16
+	for _, n := range rows {
+		width = max(width, utf8.RuneCountInString(psCommand(procs[n.Index], n.Prefix)))
+	}
+	psHeader(b, width)
+	for _, n := range rows {
+		psRow(b, procs[n.Index], known, n.Prefix, width)
+		if threads {
+			psThreads(b, procs[n.Index], "       ")
+		}
+	}
+}
+
+// TreeRow is one line of a drawn process tree.
+type TreeRow struct {
+	Index  int    // into the process slice
+	Prefix string // the drawing before the command ("├─ ")
+	Depth  int
+}
+
+// Tree orders processes as a tree (children by PID under their parent)
+// with the box-drawing prefix of each row.
+func Tree(procs []procscan.Process) []TreeRow {
+	idx := make(map[int]int, len(procs))
+	for i, p := range procs {
+		idx[p.PID] = i
+	}
+	children := map[int][]int{}
+	var roots []int
+	for i, p := range procs {
+		if j, ok := idx[p.PPID]; ok && p.PPID != p.PID {
+			children[j] = append(children[j], i)
+		} else {
+			roots = append(roots, i)
+		}
+	}
+	byPID := func(l []int) {
+		sort.Slice(l, func(a, c int) bool { return procs[l[a]].PID < procs[l[c]].PID })
+	}
+	byPID(roots)
+	var out []TreeRow
+	seen := make([]bool, len(procs))
+	var walk func(i int, lead string, last bool, depth int)
+	walk = func(i int, lead string, last bool, depth int) {
+		if seen[i] {
+			return
+		}
+		seen[i] = true
+		prefix := ""
+		next := ""
+		if depth > 0 {
+			if last {
+				prefix, next = lead+"└─", lead+"  "
+			} else {
+				prefix, next = lead+"├─", lead+"│ "
+			}
+		}
+		out = append(out, TreeRow{Index: i, Prefix: prefix, Depth: depth})
+		kids := children[i]
+		byPID(kids)
+		for k, c := range kids {
+			walk(c, next, k == len(kids)-1, depth+1)
+		}
+	}
+	for _, r := range roots {
+		walk(r, "", true, 0)
+	}
+	// Cycles (a parent pointer loop in a damaged tree) leave rows unseen.
+	for i := range procs {
+		if !seen[i] {
+			walk(i, "", true, 0)
+		}
+	}
+	return out
+}
+
+type setsJSON struct {
+	Inheritable string `json:"inheritable"`
+	Permitted   string `json:"permitted"`
+	Effective   string `json:"effective"`
+	Bounding    string `json:"bounding"`
+	Ambient     string `json:"ambient"`
+}
+
+type threadJSON struct {
+	TID  int    `json:"tid"`
+	Comm string `json:"comm"`
+	setsJSON
+}
+
+type procJSON struct {
+	PID          int          `json:"pid"`
+	PPID         int          `json:"ppid"`
+	UID          uint32       `json:"uid"`
+	EUID         uint32       `json:"euid"`
+	User         string       `json:"user"`
+	Comm         string       `json:"comm"`
+	Cmdline      []string     `json:"cmdline"`
+	Inheritable  string       `json:"inheritable"`
+	Permitted    string       `json:"permitted"`
+	Effective    string       `json:"effective"`
+	Bounding     string       `json:"bounding"`
+	Ambient      string       `json:"ambient"`
+	NoNewPrivs   bool         `json:"no_new_privs"`
+	Seccomp      int          `json:"seccomp"`
+	UserNSChild  *bool        `json:"userns_child"`
+	KernelThread bool         `json:"kernel_thread"`
+	FileCaps     string       `json:"file_caps"`
+	Role         string       `json:"role"`
+	FTPUser      string       `json:"ftp_user,omitempty"`
+	FTPHost      string       `json:"ftp_host,omitempty"`
+	FTPState     string       `json:"ftp_state,omitempty"`
+	Threads      []threadJSON `json:"threads"`
+}
+
+func setsOf(s procscan.Sets) setsJSON {
+	return setsJSON{s.Inheritable.Hex(), s.Permitted.Hex(), s.Effective.Hex(), s.Bounding.Hex(), s.Ambient.Hex()}
+}
+
+func psJSON(pr procscan.Process) procJSON {
+	s := setsOf(pr.Sets)
+	cmd := make([]string, len(pr.Cmdline))
+	for i, a := range pr.Cmdline {
+		cmd[i] = Printable(a)
+	}
+	th := []threadJSON{}
+	for _, t := range pr.Threads {
+		th = append(th, threadJSON{TID: t.TID, Comm: Printable(t.Comm), setsJSON: setsOf(t.Sets)})
+	}
+	return procJSON{
+		PID: pr.PID, PPID: pr.PPID, UID: pr.UID, EUID: pr.EUID, User: Printable(pr.User), Comm: Printable(pr.Comm), Cmdline: cmd,
+		Inheritable: s.Inheritable, Permitted: s.Permitted, Effective: s.Effective, Bounding: s.Bounding, Ambient: s.Ambient,
+		NoNewPrivs: pr.NoNewPrivs, Seccomp: pr.Seccomp, UserNSChild: pr.UserNSChild, KernelThread: pr.KernelThread,
+		FileCaps: pr.FileCaps, Role: string(pr.Role), FTPUser: Printable(pr.FTPUser), FTPHost: Printable(pr.FTPHost), FTPState: Printable(pr.FTPState),
+		Threads: th,
+	}
+}
+
+func psJSONList(procs []procscan.Process) []procJSON {
+	out := make([]procJSON, len(procs))
+	for i, pr := range procs {
+		out[i] = psJSON(pr)
+	}
+	return out
+}
+
+// psDetail prints the named processes with all five sets, like getpcaps.
+func psDetail(env Env, snap procscan.Snapshot, pids []int, known capset.Set, asJSON bool) error {
+	byPID := map[int]procscan.Process{}
+	for _, p := range snap.Procs {
+		byPID[p.PID] = p
+	}
+	var found []procscan.Process
+	var missing []string
+	for _, pid := range pids {
+		if p, ok := byPID[pid]; ok {
+			found = append(found, p)
+		} else {
+			missing = append(missing, strconv.Itoa(pid))
+		}
+	}
+	if asJSON {
+		if err := writeJSON(env, psJSONList(found)); err != nil {
+			return err
+		}
+	} else {
+		var b strings.Builder
+		for i, p := range found {
+			if i > 0 {
+				b.WriteString("\n")
+			}
+			DetailText(&b, p, known)
+		}
+		fmt.Fprint(env.Stdout, b.String())
+	}
+	if len(missing) > 0 {
+		return usagef("ps: no such process (or not visible): %s", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// DetailText writes one process in full, with every set by name.
+func DetailText(b *strings.Builder, p procscan.Process, known capset.Set) {
+	fmt.Fprintf(b, "%d: %s\n", p.PID, capset.Triple{Effective: p.Sets.Effective, Permitted: p.Sets.Permitted, Inheritable: p.Sets.Inheritable})
+	fmt.Fprintf(b, "  command:     %s\n", Printable(commandOf(p)))
+	fmt.Fprintf(b, "  parent:      %d\n", p.PPID)
+	fmt.Fprintf(b, "  user:        %s (uid %d/%d/%d real/effective/saved, gid %d/%d)\n", Printable(p.User), p.UID, p.EUID, p.SUID, p.GID, p.EGID)
+	if p.Role != "" {
+		fmt.Fprintf(b, "  role:        %s", p.Role)
+		if p.FTPUser != "" {
+			fmt.Fprintf(b, " (ftp user %s from %s, %s)", Printable(p.FTPUser), Printable(p.FTPHost), Printable(p.FTPState))
+		}
+		b.WriteString("\n")
+	}
+	set := func(label string, s capset.Set) {
+		fmt.Fprintf(b, "  %-12s %s  %s\n", label+":", s.Hex(), setWords(s, known))
+	}
+	set("permitted", p.Sets.Permitted)
+	set("effective", p.Sets.Effective)
+	set("inheritable", p.Sets.Inheritable)
+	set("bounding", p.Sets.Bounding)
+	if p.HasAmbient {
+		set("ambient", p.Sets.Ambient)
+	} else {
+		fmt.Fprintf(b, "  %-12s (this kernel has no ambient set)\n", "ambient:")
+	}
+	fmt.Fprintf(b, "  iab:         %s\n", orNone(capset.IABOf(p.Sets.Inheritable, p.Sets.Ambient, p.Sets.Bounding, known).String()))
+	ns := "unknown"
+	if p.UserNSChild != nil {
+		ns = "initial"
+		if *p.UserNSChild {
+			ns = "child (capabilities count only inside it)"
+		}
+	}
+	fmt.Fprintf(b, "  no_new_privs: %s, seccomp: %s, user namespace: %s\n", yesNo(p.NoNewPrivs), seccompWord(p.Seccomp), ns)
+	fmt.Fprintf(b, "  file caps:   %s\n", orNone(p.FileCaps))
+	if p.NumThreads > 1 {
+		if len(p.Threads) == 0 {
+			fmt.Fprintf(b, "  threads:     %d, all with the leader's sets\n", p.NumThreads)
+		} else {
+			fmt.Fprintf(b, "  threads:     %d, %d differ from the leader:\n", p.NumThreads, len(p.Threads))
+			psThreads(b, p, "  ")
+		}
+	}
+}
+
+// setWords names a set, compacting "everything the kernel has except ...".
+func setWords(s, known capset.Set) string {
+	switch {
+	case s == 0:
+		return "none"
+	case s&known == known && s&^known == 0:
+		return "all"
+	case s&known == s && (known&^s).Len() < s.Len() && (known&^s).Len() <= 4:
+		return "all except " + (known &^ s).String()
+	}
+	return s.String()
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func seccompWord(n int) string {
+	switch n {
+	case 0:
+		return "off"
+	case 1:
+		return "strict"
+	case 2:
+		return "filter"
+	}
+	return strconv.Itoa(n)
+}
