@@ -19,19 +19,19 @@ var ErrMalformed = errors.New("malformed status file")
 // malformed Uid: line. This one reads only the lines it needs, never
 // panics, and accepts files cut short (a process exiting mid-read).
 type status struct {
-	name                   string
-	state                  byte
-	tgid, ppid             int
-	uid, euid, suid        uint32
-	gid, egid              uint32
-	threads                int
-	kthread                int // -1 when the kernel has no Kthread: line
-	inh, prm, eff, bnd     capset.Set
-	amb                    capset.Set
-	hasAmb                 bool
-	noNewPrivs             bool
-	seccomp                int
-	haveCaps, haveUID      bool
+	name               string
+	state              byte
+	tgid, ppid         int
+	uid, euid, suid    uint32
+	gid, egid          uint32
+	threads            int
+	kthread            int // -1 when the kernel has no Kthread: line
+	inh, prm, eff, bnd capset.Set
+	amb                capset.Set
+	hasAmb             bool
+	noNewPrivs         bool
+	seccomp            int
+	haveCaps, haveUID  bool
 }
 
 // parseStatus reads the fields captune needs from a status file.
