@@ -76,9 +76,8 @@ func Run(env Env, args []string) int {
 	if env.ProcRoot == "" {
 		env.ProcRoot = "/proc"
 	}
-	if len(args) == 0 {
-		fmt.Fprint(env.Stdout, Usage())
-		return ExitOK
+	if len(args) == 0 || (len(args[0]) > 2 && args[0][:2] == "--" && args[0] != "--version" && args[0] != "--help") {
+		return report(env, runTUI(env, args))
 	}
 	switch args[0] {
 	case "--version", "version":

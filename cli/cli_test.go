@@ -25,7 +25,7 @@ func TestExitCodes(t *testing.T) {
 		err  string // substring of stderr
 	}{
 		{[]string{"--version"}, ExitOK, "captune ", ""},
-		{[]string{}, ExitOK, "usage: captune", ""},
+		{[]string{"--help"}, ExitOK, "usage: captune", ""},
 		{[]string{"nosuch"}, ExitUsage, "", `unknown command "nosuch"`},
 		{[]string{"decode", "4c1"}, ExitOK, "0x00000000000004c1=cap_chown,cap_setgid,cap_setuid,cap_net_bind_service\n", ""},
 		{[]string{"decode", "0x0"}, ExitOK, "0x0000000000000000=\n", ""},

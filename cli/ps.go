@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"captune/capset"
+	"captune/model"
 	"captune/procscan"
 )
 
@@ -91,97 +92,12 @@ func psSelect(all []procscan.Process, filter string, kthreads bool) []procscan.P
 		if pr.KernelThread && !kthreads {
 			continue
 		}
-		if filter != "" && !ProcMatches(pr, filter) {
+		if filter != "" && !model.Matches(pr, filter) {
 			continue
 		}
 		out = append(out, pr)
 	}
 	return out
-}
-
-// ProcMatches is the filter rule shared by ps and the TUI: a number
-// matches that PID exactly; other text matches user, command and the
-// names of held capabilities, case-insensitively.
-func ProcMatches(pr procscan.Process, filter string) bool {
-	f := strings.ToLower(strings.TrimSpace(filter))
-	if f == "" {
-		return true
-	}
-	if n, err := strconv.Atoi(f); err == nil {
-		return pr.PID == n
-	}
-	if strings.Contains(strings.ToLower(pr.User), f) || strings.Contains(strings.ToLower(pr.Comm), f) ||
-		strings.Contains(strings.ToLower(strings.Join(pr.Cmdline, " ")), f) {
-		return true
-	}
-	held := pr.Sets.Permitted | pr.Sets.Effective | pr.Sets.Ambient
-	for _, n := range held.Names() {
-		if strings.Contains(n, f) {
-			return true
-		}
-	}
-	return false
-}
-
-// CapText is the compact capability column: libcap text plus markers.
-func CapText(pr procscan.Process, known capset.Set) string {
-	t := capset.Triple{Effective: pr.Sets.Effective, Permitted: pr.Sets.Permitted, Inheritable: pr.Sets.Inheritable}.String()
-	if m := Markers(pr, known); len(m) > 0 {
-		t += "  [" + strings.Join(m, " ") + "]"
-	}
-	return t
-}
-
-// Markers lists the notable facts the capability text does not show.
-func Markers(pr procscan.Process, known capset.Set) []string {
-	var m []string
-	if !pr.Sets.Ambient.Empty() {
-		m = append(m, "^amb")
-	}
-	if known&^pr.Sets.Bounding != 0 {
-		m = append(m, "!bnd")
-	}
-	if pr.NoNewPrivs {
-		m = append(m, "nnp")
-	}
-	if pr.Seccomp > 0 {
-		m = append(m, "seccomp")
-	}
-	if pr.UserNSChild != nil && *pr.UserNSChild {
-		m = append(m, "userns")
-	}
-	if pr.FileCaps != "" {
-		m = append(m, "fcaps")
-	}
-	return m
-}
-
-// Printable escapes what a terminal must not see raw: bytes that are not
-// UTF-8 and control characters become \xNN, so nothing is dropped.
-func Printable(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if (r == utf8.RuneError && size == 1) || r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			for j := 0; j < size; j++ {
-				fmt.Fprintf(&b, "\\x%02x", s[i+j])
-			}
-		} else {
-			b.WriteString(s[i : i+size])
-		}
-		i += size
-	}
-	return b.String()
-}
-
-func commandOf(pr procscan.Process) string {
-	if len(pr.Cmdline) == 0 {
-		if pr.KernelThread {
-			return "[" + pr.Comm + "]"
-		}
-		return pr.Comm
-	}
-	return strings.Join(pr.Cmdline, " ")
 }
 
 func psHeader(b *strings.Builder, width int) {
@@ -197,7 +113,7 @@ func pad(s string, width int) string {
 }
 
 func psCommand(pr procscan.Process, prefix string) string {
-	cmd := prefix + Printable(pr.Comm)
+	cmd := prefix + model.Printable(pr.Comm)
 	if pr.Role != "" {
 		cmd += "(" + roleShort(pr.Role) + ")"
 	}
@@ -205,11 +121,11 @@ func psCommand(pr procscan.Process, prefix string) string {
 }
 
 func psRow(b *strings.Builder, pr procscan.Process, known capset.Set, prefix string, width int) {
-	user := Printable(pr.User)
+	user := model.Printable(pr.User)
 	if len(user) > 10 {
 		user = user[:9] + "+"
 	}
-	fmt.Fprintf(b, "%-7d %-7d %-10s %s %s\n", pr.PID, pr.PPID, user, pad(psCommand(pr, prefix), width), CapText(pr, known))
+	fmt.Fprintf(b, "%-7d %-7d %-10s %s %s\n", pr.PID, pr.PPID, user, pad(psCommand(pr, prefix), width), model.CapText(pr, known))
 }
 
 func roleShort(r procscan.Role) string {
@@ -226,7 +142,7 @@ func roleShort(r procscan.Role) string {
 
 func psThreads(b *strings.Builder, pr procscan.Process, indent string) {
 	for _, t := range pr.Threads {
-		fmt.Fprintf(b, "%s  thread %d (%s) differs: %s  amb %s  bnd %s\n", indent, t.TID, Printable(t.Comm),
+		fmt.Fprintf(b, "%s  thread %d (%s) differs: %s  amb %s  bnd %s\n", indent, t.TID, model.Printable(t.Comm),
 			capset.Triple{Effective: t.Sets.Effective, Permitted: t.Sets.Permitted, Inheritable: t.Sets.Inheritable}, t.Sets.Ambient.Hex(), t.Sets.Bounding.Hex())
 	}
 }
@@ -248,7 +164,8 @@ func psTable(b *strings.Builder, procs []procscan.Process, known capset.Set, thr
 // psTree draws parents before children; a process whose parent is not
 // listed starts a tree of its own.
 func psTree(b *strings.Builder, procs []procscan.Process, known capset.Set, threads bool) {
-	rows := Tree(procs)
+	sort.SliceStable(procs, func(i, j int) bool { return procs[i].PID < procs[j].PID })
+	rows := model.Tree(procs)
 	width := 16
 	for _, n := range rows {
 		width = max(width, utf8.RuneCountInString(psCommand(procs[n.Index], n.Prefix)))
@@ -260,69 +177,6 @@ func psTree(b *strings.Builder, procs []procscan.Process, known capset.Set, thre
 			psThreads(b, procs[n.Index], "       ")
 		}
 	}
-}
-
-// TreeRow is one line of a drawn process tree.
-type TreeRow struct {
-	Index  int    // into the process slice
-	Prefix string // the drawing before the command ("├─ ")
-	Depth  int
-}
-
-// Tree orders processes as a tree (children by PID under their parent)
-// with the box-drawing prefix of each row.
-func Tree(procs []procscan.Process) []TreeRow {
-	idx := make(map[int]int, len(procs))
-	for i, p := range procs {
-		idx[p.PID] = i
-	}
-	children := map[int][]int{}
-	var roots []int
-	for i, p := range procs {
-		if j, ok := idx[p.PPID]; ok && p.PPID != p.PID {
-			children[j] = append(children[j], i)
-		} else {
-			roots = append(roots, i)
-		}
-	}
-	byPID := func(l []int) {
-		sort.Slice(l, func(a, c int) bool { return procs[l[a]].PID < procs[l[c]].PID })
-	}
-	byPID(roots)
-	var out []TreeRow
-	seen := make([]bool, len(procs))
-	var walk func(i int, lead string, last bool, depth int)
-	walk = func(i int, lead string, last bool, depth int) {
-		if seen[i] {
-			return
-		}
-		seen[i] = true
-		prefix := ""
-		next := ""
-		if depth > 0 {
-			if last {
-				prefix, next = lead+"└─", lead+"  "
-			} else {
-				prefix, next = lead+"├─", lead+"│ "
-			}
-		}
-		out = append(out, TreeRow{Index: i, Prefix: prefix, Depth: depth})
-		kids := children[i]
-		byPID(kids)
-		for k, c := range kids {
-			walk(c, next, k == len(kids)-1, depth+1)
-		}
-	}
-	for _, r := range roots {
-		walk(r, "", true, 0)
-	}
-	// Cycles (a parent pointer loop in a damaged tree) leave rows unseen.
-	for i := range procs {
-		if !seen[i] {
-			walk(i, "", true, 0)
-		}
-	}
-	return out
 }
 
 type setsJSON struct {
@@ -372,17 +226,17 @@ func psJSON(pr procscan.Process) procJSON {
 	s := setsOf(pr.Sets)
 	cmd := make([]string, len(pr.Cmdline))
 	for i, a := range pr.Cmdline {
-		cmd[i] = Printable(a)
+		cmd[i] = model.Printable(a)
 	}
 	th := []threadJSON{}
 	for _, t := range pr.Threads {
-		th = append(th, threadJSON{TID: t.TID, Comm: Printable(t.Comm), setsJSON: setsOf(t.Sets)})
+		th = append(th, threadJSON{TID: t.TID, Comm: model.Printable(t.Comm), setsJSON: setsOf(t.Sets)})
 	}
 	return procJSON{
-		PID: pr.PID, PPID: pr.PPID, UID: pr.UID, EUID: pr.EUID, User: Printable(pr.User), Comm: Printable(pr.Comm), Cmdline: cmd,
+		PID: pr.PID, PPID: pr.PPID, UID: pr.UID, EUID: pr.EUID, User: model.Printable(pr.User), Comm: model.Printable(pr.Comm), Cmdline: cmd,
 		Inheritable: s.Inheritable, Permitted: s.Permitted, Effective: s.Effective, Bounding: s.Bounding, Ambient: s.Ambient,
 		NoNewPrivs: pr.NoNewPrivs, Seccomp: pr.Seccomp, UserNSChild: pr.UserNSChild, KernelThread: pr.KernelThread,
-		FileCaps: pr.FileCaps, Role: string(pr.Role), FTPUser: Printable(pr.FTPUser), FTPHost: Printable(pr.FTPHost), FTPState: Printable(pr.FTPState),
+		FileCaps: pr.FileCaps, Role: string(pr.Role), FTPUser: model.Printable(pr.FTPUser), FTPHost: model.Printable(pr.FTPHost), FTPState: model.Printable(pr.FTPState),
 		Threads: th,
 	}
 }
@@ -433,18 +287,18 @@ func psDetail(env Env, snap procscan.Snapshot, pids []int, known capset.Set, asJ
 // DetailText writes one process in full, with every set by name.
 func DetailText(b *strings.Builder, p procscan.Process, known capset.Set) {
 	fmt.Fprintf(b, "%d: %s\n", p.PID, capset.Triple{Effective: p.Sets.Effective, Permitted: p.Sets.Permitted, Inheritable: p.Sets.Inheritable})
-	fmt.Fprintf(b, "  command:     %s\n", Printable(commandOf(p)))
+	fmt.Fprintf(b, "  command:     %s\n", model.Printable(model.Command(p)))
 	fmt.Fprintf(b, "  parent:      %d\n", p.PPID)
-	fmt.Fprintf(b, "  user:        %s (uid %d/%d/%d real/effective/saved, gid %d/%d)\n", Printable(p.User), p.UID, p.EUID, p.SUID, p.GID, p.EGID)
+	fmt.Fprintf(b, "  user:        %s (uid %d/%d/%d real/effective/saved, gid %d/%d)\n", model.Printable(p.User), p.UID, p.EUID, p.SUID, p.GID, p.EGID)
 	if p.Role != "" {
 		fmt.Fprintf(b, "  role:        %s", p.Role)
 		if p.FTPUser != "" {
-			fmt.Fprintf(b, " (ftp user %s from %s, %s)", Printable(p.FTPUser), Printable(p.FTPHost), Printable(p.FTPState))
+			fmt.Fprintf(b, " (ftp user %s from %s, %s)", model.Printable(p.FTPUser), model.Printable(p.FTPHost), model.Printable(p.FTPState))
 		}
 		b.WriteString("\n")
 	}
 	set := func(label string, s capset.Set) {
-		fmt.Fprintf(b, "  %-12s %s  %s\n", label+":", s.Hex(), setWords(s, known))
+		fmt.Fprintf(b, "  %-12s %s  %s\n", label+":", s.Hex(), model.SetWords(s, known))
 	}
 	set("permitted", p.Sets.Permitted)
 	set("effective", p.Sets.Effective)
@@ -473,19 +327,6 @@ func DetailText(b *strings.Builder, p procscan.Process, known capset.Set) {
 			psThreads(b, p, "  ")
 		}
 	}
-}
-
-// setWords names a set, compacting "everything the kernel has except ...".
-func setWords(s, known capset.Set) string {
-	switch {
-	case s == 0:
-		return "none"
-	case s&known == known && s&^known == 0:
-		return "all"
-	case s&known == s && (known&^s).Len() < s.Len() && (known&^s).Len() <= 4:
-		return "all except " + (known &^ s).String()
-	}
-	return s.String()
 }
 
 func orNone(s string) string {

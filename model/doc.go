@@ -1,4 +1,5 @@
-// Package model will hold the state of a tuning session (selection, tuned
-// set, undo/redo) without any terminal code. It is empty until the
-// explorer issue lands; nothing uses it yet.
+// Package model holds the state of a captune session without any terminal
+// code: the process list (filter, sort, tree, selection that survives a
+// process exiting), the capability grid's cursor, and the tuner (the tuned
+// set for a target format, with undo and redo). The ui package draws it.
 package model

@@ -1,0 +1,104 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"time"
+
+	"captune/capset/modcap"
+	"captune/procscan"
+	"captune/ui"
+)
+
+var tuiFlags = []flagSpec{
+	{name: "config", value: true, arg: "FILE", help: "start the tuner from this proftpd configuration's mod_cap lines"},
+	{name: "refresh", value: true, arg: "DURATION", help: "how often the process list refreshes (default 2s)"},
+	{name: "proc", value: true, arg: "DIR", help: "proc mount to read (default /proc)"},
+	{name: "no-pam", help: "mod_auth_pam is not loaded (no CAP_AUDIT_WRITE by default)"},
+	{name: "user", value: true, arg: "NAME", help: "user for the capsh target (default nobody)"},
+	{name: "help", help: "show this help"},
+}
+
+// runTUI opens the interactive explorer and tuner.
+func runTUI(env Env, args []string) error {
+	p, err := parseArgs("captune", args, tuiFlags)
+	if err != nil {
+		return err
+	}
+	if p.has("help") {
+		fmt.Fprint(env.Stdout, Usage())
+		return nil
+	}
+	if len(p.pos) > 0 {
+		return usagef("unknown command %q (commands: %s)", clip(p.pos[0]), names())
+	}
+	opts := ui.Options{PAM: !p.has("no-pam"), User: p.get("user")}
+	if r := p.get("refresh"); r != "" {
+		d, err := time.ParseDuration(r)
+		if err != nil || d < 100*time.Millisecond || d > time.Hour {
+			return usagef("--refresh %q: give a duration from 100ms to 1h, e.g. 2s", clip(r))
+		}
+		opts.Refresh = d
+	}
+	root := p.get("proc")
+	if root == "" {
+		root = env.ProcRoot
+	}
+	sc, err := procscan.New(root)
+	if err != nil {
+		return usagef("%v", err)
+	}
+	opts.Scanner = sc
+	master, err := masterSet(env, "")
+	if err != nil {
+		return err
+	}
+	opts.Master = master
+	if path := p.get("config"); path != "" {
+		toks, note, err := configTokens(path)
+		if err != nil {
+			return err
+		}
+		opts.Tokens, opts.ConfigNote = toks, note
+	}
+	err = ui.Run(opts, env.Stdout)
+	if errors.Is(err, ui.ErrNoTTY) {
+		return usagef("the interactive view needs a terminal (%v); for scripts use captune ps", err)
+	}
+	return err
+}
+
+// configTokens reads the CapabilitiesSet tokens the main server of a
+// configuration would apply (nil: none) and says where they came from.
+func configTokens(path string) ([]modcap.Token, string, error) {
+	abs, _ := filepath.Abs(path)
+	opt := modcap.Options{}
+	if bin, err := exec.LookPath("proftpd"); err == nil {
+		if mods, err := proftpdModules(bin); err == nil {
+			opt.Modules = mods
+		}
+	}
+	cfg, err := modcap.ReadFile(abs, opt)
+	if err != nil {
+		var ce *modcap.Error
+		if errors.As(err, &ce) {
+			return nil, "", usagef("%s", ce.Error())
+		}
+		return nil, "", usagef("%s: %v", clip(path), err)
+	}
+	main, _, global := cfg.Servers()
+	for _, nodes := range [][]*modcap.Node{main.Nodes, global} {
+		for _, n := range nodes {
+			if !n.Section && n.Name == "CapabilitiesSet" {
+				toks, err := modcap.ParseTokens(n.Args)
+				if err != nil {
+					return nil, "", usagef("%s: %v", n.Pos, err)
+				}
+				return toks, fmt.Sprintf("tuner starts from CapabilitiesSet at %s", n.Pos), nil
+			}
+		}
+	}
+	return nil, fmt.Sprintf("%s has no CapabilitiesSet for the main server: tuner starts from mod_cap's defaults", path), nil
+}

@@ -1,0 +1,107 @@
+package model
+
+import (
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"captune/capset"
+	"captune/procscan"
+)
+
+// CapText is the compact capability column: libcap's text of the
+// effective, permitted and inheritable sets ("=ep cap_sys_resource-ep"),
+// then the markers in brackets.
+func CapText(p procscan.Process, known capset.Set) string {
+	t := Signature(p)
+	if m := Markers(p, known); len(m) > 0 {
+		t += "  [" + strings.Join(m, " ") + "]"
+	}
+	return t
+}
+
+// Signature is libcap's compact text of a process's E, P and I sets.
+func Signature(p procscan.Process) string {
+	return capset.Triple{Effective: p.Sets.Effective, Permitted: p.Sets.Permitted, Inheritable: p.Sets.Inheritable}.String()
+}
+
+// Markers lists the notable facts the capability text does not show:
+// ^amb (ambient set not empty), !bnd (bounding set narrowed), nnp
+// (no_new_privs), seccomp, userns (child user namespace), fcaps (the
+// executable has file capabilities).
+func Markers(p procscan.Process, known capset.Set) []string {
+	var m []string
+	if !p.Sets.Ambient.Empty() {
+		m = append(m, "^amb")
+	}
+	if known&^p.Sets.Bounding != 0 {
+		m = append(m, "!bnd")
+	}
+	if p.NoNewPrivs {
+		m = append(m, "nnp")
+	}
+	if p.Seccomp > 0 {
+		m = append(m, "seccomp")
+	}
+	if p.UserNSChild != nil && *p.UserNSChild {
+		m = append(m, "userns")
+	}
+	if p.FileCaps != "" {
+		m = append(m, "fcaps")
+	}
+	return m
+}
+
+// Printable escapes what a terminal must not see raw: bytes that are not
+// UTF-8 and control characters become \xNN, so nothing is dropped.
+func Printable(s string) string {
+	clean := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if (r == utf8.RuneError && size == 1) || r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			for j := 0; j < size; j++ {
+				fmt.Fprintf(&b, "\\x%02x", s[i+j])
+			}
+		} else {
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
+}
+
+// Command is what a process list shows as the command: the command line,
+// or the kernel's name in brackets for kernel threads.
+func Command(p procscan.Process) string {
+	if len(p.Cmdline) == 0 {
+		if p.KernelThread {
+			return "[" + p.Comm + "]"
+		}
+		return p.Comm
+	}
+	return strings.Join(p.Cmdline, " ")
+}
+
+// SetWords names a set for people, compacting "everything the kernel has
+// except a few".
+func SetWords(s, known capset.Set) string {
+	switch {
+	case s == 0:
+		return "none"
+	case s&known == known && s&^known == 0:
+		return "all"
+	case s&known == s && (known&^s).Len() < s.Len() && (known&^s).Len() <= 4:
+		return "all except " + (known &^ s).String()
+	}
+	return s.String()
+}

@@ -1,0 +1,53 @@
+package ui
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/term"
+)
+
+// ErrNoTTY reports that there is no terminal to draw on.
+var ErrNoTTY = errors.New("no terminal")
+
+// Run opens /dev/tty and runs the program on it, so standard output stays
+// free for what the user asks to print (captune > mod_cap.conf works). It
+// restores the terminal on quit, error, panic, SIGINT, SIGTERM and SIGHUP,
+// then writes the chosen output to out.
+func Run(opts Options, out io.Writer) error {
+	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrNoTTY, err)
+	}
+	defer tty.Close()
+	if !term.IsTerminal(tty.Fd()) {
+		return fmt.Errorf("%w: /dev/tty is not a terminal", ErrNoTTY)
+	}
+	p := tea.NewProgram(New(opts), tea.WithInput(tty), tea.WithOutput(tty))
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-hup:
+			p.Quit()
+		case <-done:
+		}
+	}()
+	final, err := p.Run()
+	if err != nil && !errors.Is(err, tea.ErrProgramKilled) {
+		return err
+	}
+	if m, ok := final.(Model); ok && m.Output != "" {
+		_, err := io.WriteString(out, m.Output)
+		return err
+	}
+	return nil
+}

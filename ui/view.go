@@ -1,0 +1,509 @@
+package ui
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"captune/capset"
+	"captune/capset/modcap"
+	"captune/model"
+	"captune/procscan"
+)
+
+// gridWidth is the capability grid's width: cursor and name (20), five
+// set columns, a separator, mod_cap's default and the tuned column.
+const gridWidth = 50
+
+// View draws the whole screen on the alternate screen with the mouse on.
+func (m Model) View() tea.View {
+	v := tea.NewView(m.render())
+	v.AltScreen = true
+	v.MouseMode = tea.MouseModeCellMotion
+	v.WindowTitle = "captune"
+	return v
+}
+
+// render draws the screen as text, exactly m.height lines of at most
+// m.width cells.
+func (m Model) render() string {
+	l := m.layout()
+	lines := make([]string, 0, m.height)
+	lines = append(lines, m.titleBar())
+	if m.overlay != overlayNone {
+		lines = append(lines, m.overlayLines(max(0, m.height-3))...)
+	} else {
+		lines = append(lines, m.procLines(l)...)
+		lines = append(lines, m.bottomLines(l)...)
+	}
+	for len(lines) < m.height-2 {
+		lines = append(lines, "")
+	}
+	lines = lines[:max(0, min(len(lines), m.height-2))]
+	lines = append(lines, m.statusLine(), m.helpLine())
+	lines = lines[:min(len(lines), m.height)]
+	for i, ln := range lines {
+		lines[i] = fit(ln, m.width)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// fit cuts or pads a styled line to exactly w cells.
+func fit(s string, w int) string {
+	if w <= 0 {
+		return ""
+	}
+	if lipgloss.Width(s) > w {
+		s = ansi.Truncate(s, w, "…")
+	}
+	if pad := w - lipgloss.Width(s); pad > 0 {
+		s += strings.Repeat(" ", pad)
+	}
+	return s
+}
+
+func (m Model) titleBar() string {
+	snap := m.list.Snapshot()
+	parts := []string{m.styles.Title.Render(" captune ")}
+	info := fmt.Sprintf(" %d processes", len(snap.Procs))
+	if shown := len(m.list.Rows()); shown != len(snap.Procs) {
+		info = fmt.Sprintf(" %d of %d processes", shown, len(snap.Procs))
+	}
+	var flags []string
+	if f := m.list.Filter(); f != "" {
+		flags = append(flags, "filter: "+model.Printable(f))
+	}
+	if m.list.Tree() {
+		flags = append(flags, "tree")
+	}
+	if m.list.ProftpdOnly() {
+		flags = append(flags, "proftpd only")
+	}
+	if m.list.Kernel() {
+		flags = append(flags, "+kernel threads")
+	}
+	flags = append(flags, "target: "+m.tuner.Target().String())
+	for _, n := range snap.Notes() {
+		flags = append(flags, n)
+	}
+	if m.scanErr != "" {
+		flags = append(flags, "scan failed: "+m.scanErr)
+	}
+	parts = append(parts, m.styles.TitleDim.Render(info+"  ·  "+strings.Join(flags, "  ·  ")))
+	return fit(strings.Join(parts, ""), m.width)
+}
+
+func (m Model) statusLine() string {
+	if m.status == "" {
+		return ""
+	}
+	if m.statusErr {
+		return m.styles.StatusError.Render("✗ " + m.status)
+	}
+	return m.styles.Status.Render("✓ " + m.status)
+}
+
+func (m Model) helpLine() string {
+	if m.filtering {
+		return m.filter.View() + m.styles.Help.Render("   enter keep · esc clear")
+	}
+	h := m.help
+	h.SetWidth(m.width)
+	switch {
+	case m.overlay == overlayEmit:
+		return h.ShortHelpView(m.keys.Emit.ShortHelp())
+	case m.overlay == overlayWrite:
+		return m.path.View() + m.styles.Help.Render("   enter write · esc back")
+	case m.overlay == overlayOverwrite:
+		return m.styles.StatusError.Render(fmt.Sprintf("%s exists: overwrite? y/N", m.path.Value()))
+	case m.overlay != overlayNone:
+		return h.ShortHelpView([]keyBinding{m.keys.Close})
+	case m.focus == paneGrid:
+		return h.ShortHelpView(m.keys.Grid.ShortHelp())
+	}
+	return h.ShortHelpView(m.keys.Procs.ShortHelp())
+}
+
+// procLines draws the process table: a header and the visible rows only.
+func (m Model) procLines(l layout) []string {
+	w := m.width
+	cmdW := max(8, min(40, w*30/100))
+	sortKey, desc := m.list.Sort()
+	arrow := "▲"
+	if desc {
+		arrow = "▼"
+	}
+	label := func(name string) string {
+		if strings.EqualFold(name, sortLabel(sortKey)) {
+			return name + arrow
+		}
+		return name
+	}
+	header := " " + padTo(label("PID"), 7) + " " + padTo(label("USER"), 9) + " " + padTo(label("COMMAND"), cmdW) + " " + label("CAPABILITIES")
+	style := m.styles.Header
+	if m.focus == paneProcs {
+		style = style.Foreground(m.styles.Accent.GetForeground())
+	}
+	out := []string{style.Render(fit(header, w))}
+	rows := m.list.Rows()
+	known := m.list.Known()
+	end := min(len(rows), m.procOffset+l.procRows)
+	for i := m.procOffset; i < end; i++ {
+		r := rows[i]
+		sel := i == m.list.Cursor()
+		mark := " "
+		if sel {
+			mark = "›"
+		}
+		cmd := r.Prefix + model.Printable(model.Command(r.Proc))
+		if r.Proc.Role != procscan.RoleNone {
+			cmd = r.Prefix + "[" + roleWord(r.Proc.Role) + "] " + model.Printable(model.Command(r.Proc))
+		}
+		caps := model.CapText(r.Proc, known)
+		if r.Gone {
+			caps = "✗ gone (exited)"
+		}
+		line := fmt.Sprintf("%s%-7d %-9s %s %s", mark, r.Proc.PID, clipTo(model.Printable(r.Proc.User), 9), padTo(clipTo(cmd, cmdW), cmdW), caps)
+		switch {
+		case r.Gone:
+			line = m.styles.RowGone.Render(fit(line, w))
+		case sel && m.focus == paneProcs:
+			line = m.styles.RowSelected.Render(fit(line, w))
+		case sel:
+			line = m.styles.Bold.Render(fit(line, w))
+		default:
+			line = m.styles.Row.Render(line)
+		}
+		out = append(out, line)
+	}
+	if len(rows) == 0 {
+		msg := "  no process matches"
+		if m.list.Snapshot().Taken.IsZero() {
+			msg = "  reading processes…"
+		}
+		out = append(out, m.styles.Dim.Render(msg))
+	}
+	for len(out) < l.procRows+1 {
+		out = append(out, "")
+	}
+	return out
+}
+
+func sortLabel(k model.SortKey) string {
+	switch k {
+	case model.SortUser:
+		return "user"
+	case model.SortCommand:
+		return "command"
+	case model.SortCaps:
+		return "capabilities"
+	}
+	return "pid"
+}
+
+func roleWord(r procscan.Role) string {
+	switch r {
+	case procscan.RoleProftpdMaster:
+		return "master"
+	case procscan.RoleProftpdSession:
+		return "session"
+	case procscan.RoleProftpdPre:
+		return "pre-login"
+	}
+	return ""
+}
+
+func clipTo(s string, w int) string {
+	if lipgloss.Width(s) <= w {
+		return s
+	}
+	return ansi.Truncate(s, w, "…")
+}
+
+func padTo(s string, w int) string {
+	if pad := w - lipgloss.Width(s); pad > 0 {
+		return s + strings.Repeat(" ", pad)
+	}
+	return s
+}
+
+// bottomLines draws the grid beside the detail or preview panel.
+func (m Model) bottomLines(l layout) []string {
+	grid := m.gridLines(l)
+	var side []string
+	if l.sideWidth > 0 {
+		if m.focus == paneGrid {
+			side = m.previewLines(l.sideWidth)
+		} else {
+			side = m.detailLines(l.sideWidth)
+		}
+	}
+	out := make([]string, l.bottomHeight)
+	sep := m.styles.Separator.Render("│")
+	for i := range out {
+		g := ""
+		if i < len(grid) {
+			g = grid[i]
+		}
+		if l.sideWidth > 0 {
+			s := ""
+			if i < len(side) {
+				s = side[i]
+			}
+			out[i] = fit(g, l.gridWidth) + sep + fit(s, l.sideWidth)
+		} else {
+			out[i] = g
+		}
+	}
+	return out
+}
+
+func (m Model) selected() (model.Row, bool) { return m.list.Selected() }
+
+// gridLines draws one row per capability the kernel knows.
+func (m Model) gridLines(l layout) []string {
+	st := m.styles
+	hdr := fmt.Sprintf("  %-18s %s %s %s %s %s │ %s %s", "CAPABILITY", "Inh", "Prm", "Eff", "Bnd", "Amb", "mod", "tun")
+	style := st.Header
+	if m.focus == paneGrid {
+		style = style.Foreground(st.Accent.GetForeground())
+	}
+	out := []string{style.Render(fit(hdr, l.gridWidth))}
+	row, haveProc := m.selected()
+	def := modcap.DefaultKept(m.opts.PAM)
+	tuned := m.tuner.Kept()
+	n := int(m.lastCap()) + 1
+	end := min(n, m.gridOffset+l.gridRows)
+	for i := m.gridOffset; i < end; i++ {
+		c := capset.Cap(i)
+		sel := m.focus == paneGrid && i == m.gridCursor
+		mark := " "
+		if sel {
+			mark = "›"
+		}
+		name := strings.TrimPrefix(c.String(), "cap_")
+		var b strings.Builder
+		b.WriteString(mark + " " + padTo(clipTo(name, 18), 18) + " ")
+		sets := []capset.Set{}
+		if haveProc && !row.Gone {
+			p := row.Proc.Sets
+			sets = []capset.Set{p.Inheritable, p.Permitted, p.Effective, p.Bounding, p.Ambient}
+		}
+		for k := 0; k < 5; k++ {
+			if len(sets) == 0 {
+				b.WriteString(st.Dim.Render("  - "))
+				continue
+			}
+			held := sets[k].Has(c)
+			diff := " "
+			if k == 1 && held != def.Has(c) {
+				if held {
+					diff = "+"
+				} else {
+					diff = "-"
+				}
+			}
+			b.WriteString(m.cell(held, diff))
+		}
+		b.WriteString(st.Separator.Render("│"))
+		b.WriteString(m.cell(def.Has(c), " "))
+		b.WriteString(m.tunedCell(c, tuned.Has(c), def.Has(c)))
+		line := b.String()
+		if sel {
+			line = st.RowSelected.Render(fit(ansi.Strip(line), l.gridWidth))
+		}
+		out = append(out, line)
+	}
+	out = append(out, st.Dim.Render(fit(" ● held · not ○ can add ■ locked  +/- vs default", l.gridWidth)))
+	return out
+}
+
+// cell draws a set membership: a symbol first, colour second.
+func (m Model) cell(held bool, diff string) string {
+	cs := m.styles.Cap
+	sym, style := "·", cs.NotHeld
+	if held {
+		sym, style = "●", cs.Held
+	}
+	d := diff
+	switch diff {
+	case "+":
+		d = cs.More.Render("+")
+	case "-":
+		d = cs.Less.Render("-")
+	}
+	return "  " + style.Render(sym) + d
+}
+
+// tunedCell draws the tuned column: kept or not, whether the user can
+// toggle it (○/● free, ■/· locked), and how it differs from mod_cap's
+// default (+ kept beyond it, - dropped from it).
+func (m Model) tunedCell(c capset.Cap, kept, def bool) string {
+	cs := m.styles.Cap
+	locked := m.tuner.Lock(c) != ""
+	var sym string
+	var style lipgloss.Style
+	switch {
+	case kept && locked:
+		sym, style = "■", cs.Kept
+	case kept:
+		sym, style = "●", cs.Kept
+	case locked:
+		sym, style = "·", cs.Locked
+	default:
+		sym, style = "○", cs.Dropped
+	}
+	d := " "
+	if m.tuner.Target() == model.TargetModcap || true {
+		if kept && !def {
+			d = cs.More.Render("+")
+		} else if !kept && def {
+			d = cs.Less.Render("-")
+		}
+	}
+	return "  " + style.Render(sym) + d
+}
+
+// detailLines describe the selected process beside the grid.
+func (m Model) detailLines(w int) []string {
+	st := m.styles
+	row, ok := m.selected()
+	if !ok {
+		return []string{st.Dim.Render(" no process selected")}
+	}
+	p := row.Proc
+	known := m.list.Known()
+	var out []string
+	add := func(label, value string) {
+		out = append(out, wrapLines(" "+st.Dim.Render(label+" ")+value, w)...)
+	}
+	title := fmt.Sprintf(" PID %d  %s", p.PID, model.Printable(p.Comm))
+	if row.Gone {
+		title += "  ✗ gone"
+	}
+	out = append(out, st.PanelTitle.Render(fit(title, w)))
+	add("user", fmt.Sprintf("%s  uid %d/%d/%d  gid %d/%d", model.Printable(p.User), p.UID, p.EUID, p.SUID, p.GID, p.EGID))
+	add("caps", model.Signature(p))
+	if m := model.Markers(p, known); len(m) > 0 {
+		add("marks", strings.Join(m, " "))
+	}
+	add("bounding", model.SetWords(p.Sets.Bounding, known))
+	if !p.Sets.Ambient.Empty() {
+		add("ambient", p.Sets.Ambient.String())
+	}
+	add("no_new_privs", yesNo(p.NoNewPrivs)+"  seccomp "+seccompWord(p.Seccomp))
+	ns := "unknown"
+	if p.UserNSChild != nil {
+		ns = "initial"
+		if *p.UserNSChild {
+			ns = "child"
+		}
+	}
+	add("user ns", ns)
+	fc := p.FileCaps
+	if fc == "" {
+		fc = "none"
+	}
+	add("file caps", fc)
+	if p.NumThreads > 1 {
+		if len(p.Threads) == 0 {
+			add("threads", strconv.Itoa(p.NumThreads)+", all with the leader's sets")
+		} else {
+			var ts []string
+			for _, t := range p.Threads {
+				ts = append(ts, fmt.Sprintf("%d eff %s", t.TID, t.Sets.Effective.Hex()))
+			}
+			add("threads", fmt.Sprintf("%d, differing: %s", p.NumThreads, strings.Join(ts, "; ")))
+		}
+	}
+	switch p.Role {
+	case procscan.RoleProftpdSession:
+		add("proftpd", fmt.Sprintf("session of %s from %s: %s", model.Printable(p.FTPUser), model.Printable(p.FTPHost), model.Printable(p.FTPState)))
+	case procscan.RoleProftpdPre:
+		add("proftpd", "session before login")
+	case procscan.RoleProftpdMaster:
+		add("proftpd", "master (never restricted by mod_cap)")
+	}
+	add("cmd", model.Printable(model.Command(p)))
+	return out
+}
+
+// previewLines show the tuned output and, for mod_cap, the predicted
+// session with its reasons and warnings.
+func (m Model) previewLines(w int) []string {
+	st := m.styles
+	var out []string
+	out = append(out, st.PanelTitle.Render(fit(" tuned · "+m.tuner.Target().String()+" ·  m switches", w)))
+	for _, ln := range strings.Split(strings.TrimRight(m.tuner.Output(m.opts.User), "\n"), "\n") {
+		out = append(out, wrapLines(" "+ln, w)...)
+	}
+	c := capset.Cap(m.gridCursor)
+	if m.tuner.Target() == model.TargetModcap {
+		p := m.pred
+		out = append(out, st.PanelTitle.Render(fit(" predicted session (non-root user)", w)))
+		out = append(out, " "+st.Dim.Render("CapPrm ")+p.Permitted.Hex(), " "+st.Dim.Render("CapEff ")+p.Effective.Hex())
+		for _, wn := range p.Warnings {
+			out = append(out, wrapLines(" "+st.StatusError.Render("!")+" "+wn, w)...)
+		}
+		for _, r := range p.Reasons {
+			out = append(out, wrapLines(" "+st.Dim.Render("· "+r), w)...)
+		}
+		if lock := m.tuner.Lock(c); lock != "" {
+			out = append(out, wrapLines(" "+st.Bold.Render(c.String()+": ")+modcap.Explain(c), w)...)
+		}
+	} else {
+		out = append(out, wrapLines(" "+st.Dim.Render("kept: ")+m.tuner.Kept().String(), w)...)
+	}
+	return out
+}
+
+// wrapLines wraps a styled string at spaces (never inside a token such as
+// -CAP_CHOWN) to width w, indenting continuation lines under the first.
+func wrapLines(s string, w int) []string {
+	if w <= 6 || lipgloss.Width(s) <= w {
+		return []string{s}
+	}
+	var out []string
+	line, lineW, started := "", 0, false
+	limit := w - 1
+	for _, word := range strings.Split(s, " ") {
+		ww := ansi.StringWidth(word)
+		switch {
+		case !started:
+			line, lineW, started = word, ww, true
+		case lineW+1+ww <= limit:
+			line, lineW = line+" "+word, lineW+1+ww
+		default:
+			out = append(out, line+"\x1b[0m")
+			line, lineW = "   "+word, 3+ww
+			limit = w - 1
+		}
+	}
+	if started {
+		out = append(out, line)
+	}
+	return out
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func seccompWord(n int) string {
+	switch n {
+	case 0:
+		return "off"
+	case 1:
+		return "strict"
+	case 2:
+		return "filter"
+	}
+	return strconv.Itoa(n)
+}
