@@ -60,7 +60,9 @@ func (x *tmux) run(args ...string) string {
 	return string(out)
 }
 
-func (x *tmux) keys(keys ...string) { x.run(append([]string{"send-keys", "-t", x.session}, keys...)...) }
+func (x *tmux) keys(keys ...string) {
+	x.run(append([]string{"send-keys", "-t", x.session}, keys...)...)
+}
 
 func (x *tmux) screen() string { return x.run("capture-pane", "-t", x.session, "-p") }
 

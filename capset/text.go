@@ -1,9 +1,11 @@
 package capset
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"kernel.org/pub/linux/libs/security/libcap/cap"
 )
@@ -26,6 +28,14 @@ type Triple struct {
 func ParseText(s string) (Triple, error) {
 	if strings.TrimSpace(s) == "" {
 		return Triple{}, fmt.Errorf("%w: empty text", ErrBadText)
+	}
+	// libcap reads the text word by word with a bufio.Scanner and ignores
+	// its error, so a word too long for the scanner would silently end the
+	// text and what came before it would be returned as success.
+	for _, w := range strings.Fields(s) {
+		if len(w)+utf8.UTFMax > bufio.MaxScanTokenSize {
+			return Triple{}, fmt.Errorf("%w %.40q...: word of %d bytes is too long", ErrBadText, w, len(w))
+		}
 	}
 	c, err := cap.FromText(s)
 	if err != nil {

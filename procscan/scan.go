@@ -251,7 +251,7 @@ func newProcReader(s *Scanner, initNS string) *procReader {
 
 // readFile reads a small proc file into the reusable buffer with raw
 // system calls (no fstat, no allocation).
-func (r *procReader) readFile(path string) ([]byte, error) {
+func (r *procReader) readFile(path string, seqFile bool) ([]byte, error) {
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, err
@@ -273,6 +273,12 @@ func (r *procReader) readFile(path string) ([]byte, error) {
 			return r.buf[:n], nil
 		}
 		n += m
+		if n < len(r.buf) && seqFile {
+			// A seq_file (status) hands over its whole text in one read
+			// when the buffer is large enough: a short read is the end,
+			// and the extra read(2) that would return 0 is saved.
+			return r.buf[:n], nil
+		}
 	}
 }
 
@@ -288,7 +294,7 @@ func classify(err error) error {
 
 func (r *procReader) read(pid int) (Process, error) {
 	dir := r.s.root + "/" + strconv.Itoa(pid)
-	b, err := r.readFile(dir + "/status")
+	b, err := r.readFile(dir+"/status", true)
 	if err != nil {
 		return Process{}, classify(err)
 	}
@@ -310,7 +316,7 @@ func (r *procReader) read(pid int) (Process, error) {
 	default:
 		p.KernelThread = pid == 2 || st.ppid == 2
 	}
-	if cl, err := r.readFile(dir + "/cmdline"); err == nil && len(cl) > 0 {
+	if cl, err := r.readFile(dir+"/cmdline", false); err == nil && len(cl) > 0 {
 		p.Cmdline = splitCmdline(cl)
 	}
 	if !p.KernelThread {
@@ -341,7 +347,7 @@ func (r *procReader) threads(dir string, leader Sets) []Thread {
 		if err != nil {
 			continue
 		}
-		b, err := r.readFile(dir + "/task/" + e.Name() + "/status")
+		b, err := r.readFile(dir+"/task/"+e.Name()+"/status", true)
 		if err != nil {
 			continue
 		}
@@ -376,6 +382,9 @@ func hidesOthers(root string) bool {
 	if err != nil {
 		return false
 	}
+	// Mounts stacked on one directory are listed bottom first: the last
+	// one is the one seen.
+	hides := false
 	for _, ln := range strings.Split(string(b), "\n") {
 		f := strings.Fields(ln)
 		if len(f) < 5 || unescapeMount(f[4]) != abs {
@@ -388,16 +397,17 @@ func hidesOthers(root string) bool {
 			}
 		}
 		if sep < 0 || sep+3 >= len(f) || f[sep+1] != "proc" {
+			hides = false
 			continue
 		}
+		hides = false
 		for _, o := range strings.Split(f[sep+3], ",") {
 			if o == "hidepid=invisible" || o == "hidepid=2" {
-				return true
+				hides = true
 			}
 		}
-		return false
 	}
-	return false
+	return hides
 }
 
 func unescapeMount(s string) string {

@@ -17,7 +17,7 @@ var ErrMalformed = errors.New("malformed status file")
 // NoNewPrivs, Seccomp, PPid, Threads and Kthread, allocates a map entry
 // for every line, costs about 1.2x a raw read on its own, and panics on a
 // malformed Uid: line. This one reads only the lines it needs, never
-// panics, and accepts files cut short (a process exiting mid-read).
+// panics, and rejects files cut short (a process exiting mid-read).
 type status struct {
 	name               string
 	state              byte
@@ -32,11 +32,15 @@ type status struct {
 	noNewPrivs         bool
 	seccomp            int
 	haveCaps, haveUID  bool
+	haveBnd            bool
 }
 
 // parseStatus reads the fields captune needs from a status file.
 func parseStatus(b []byte) (status, error) {
 	st := status{kthread: -1, threads: 1}
+	// The kernel ends every line with a newline: without one, the file
+	// was cut in the middle of a line and its last value is partial.
+	cut := len(b) == 0 || b[len(b)-1] != '\n'
 	for len(b) > 0 {
 		var line []byte
 		if i := bytes.IndexByte(b, '\n'); i >= 0 {
@@ -51,7 +55,9 @@ func parseStatus(b []byte) (status, error) {
 		key, val := line[:colon], trimSpace(line[colon+1:])
 		switch string(key) {
 		case "Name":
-			st.name = unescapeName(val)
+			// Only the tab after the colon is the kernel's: a name may
+			// begin or end with spaces.
+			st.name = unescapeName(bytes.TrimPrefix(line[colon+1:], []byte{'\t'}))
 		case "State":
 			if len(val) > 0 {
 				st.state = val[0]
@@ -83,7 +89,7 @@ func parseStatus(b []byte) (status, error) {
 			st.eff, ok = hexSet(val)
 			st.haveCaps = ok
 		case "CapBnd":
-			st.bnd, _ = hexSet(val)
+			st.bnd, st.haveBnd = hexSet(val)
 		case "CapAmb":
 			st.amb, st.hasAmb = hexSet(val)
 		case "NoNewPrivs":
@@ -92,7 +98,9 @@ func parseStatus(b []byte) (status, error) {
 			st.seccomp = atoi(val)
 		}
 	}
-	if !st.haveCaps || !st.haveUID {
+	// CapBnd has been printed since Linux 2.6.25: a file without it was
+	// cut short after CapEff.
+	if cut || !st.haveCaps || !st.haveUID || !st.haveBnd {
 		return st, ErrMalformed
 	}
 	return st, nil

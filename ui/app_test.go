@@ -40,7 +40,7 @@ func fixtureSnapshot() procscan.Snapshot {
 		{PID: 402, PPID: 400, User: "root", Comm: "proftpd", Cmdline: []string{"proftpd: connected: localhost (127.0.0.1:4711)"},
 			Sets: root, HasAmbient: true, UserNSChild: boolp(false), NumThreads: 1, Role: procscan.RoleProftpdPre},
 		{PID: 500, PPID: 300, UID: 65534, EUID: 65534, SUID: 65534, User: "nobody", Comm: "pinger", Cmdline: []string{"/usr/bin/pinger", "-q"},
-			Sets: procscan.Sets{Inheritable: 1 << 13, Permitted: 1 << 13, Effective: 1 << 13, Ambient: 1 << 13, Bounding: full &^ (1 << 21)},
+			Sets:       procscan.Sets{Inheritable: 1 << 13, Permitted: 1 << 13, Effective: 1 << 13, Ambient: 1 << 13, Bounding: full &^ (1 << 21)},
 			HasAmbient: true, NoNewPrivs: true, Seccomp: 2, UserNSChild: boolp(false), NumThreads: 3,
 			Threads: []procscan.Thread{{TID: 502, Comm: "worker", Sets: procscan.Sets{Inheritable: 1 << 13, Permitted: 1 << 13, Bounding: full &^ (1 << 21)}}}},
 		{PID: 600, PPID: 300, UID: 1000, EUID: 1000, SUID: 1000, User: "alice", Comm: "vim", Cmdline: []string{"vim", "notes.txt"},

@@ -3,11 +3,13 @@ package modcap
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"unicode/utf8"
 )
 
@@ -32,6 +34,10 @@ type Error struct {
 	Text string
 	// Hint adds captune's own explanation, if any.
 	Hint string
+	// refused marks errors captune raises where proftpd would not stop
+	// cleanly (an Include cycle, too many files); they are never turned
+	// into warnings.
+	refused bool
 }
 
 // Error prints "file:line: proftpd's text".
@@ -45,7 +51,8 @@ func (e *Error) Error() string {
 
 // Proftpd prints the error exactly as `proftpd -t` does.
 func (e *Error) Proftpd() string {
-	if e.Pos.Line == 0 {
+	if strings.HasSuffix(e.Text, ": unclosed configuration section") {
+		// main.c reports this after parsing, without a line.
 		return "fatal: " + e.Text
 	}
 	return fmt.Sprintf("fatal: %s on line %d of '%s'", e.Text, e.Pos.Line, e.Pos.File)
@@ -189,6 +196,16 @@ type frame struct {
 	server ctxKind
 }
 
+// source is one configuration file being read, as proftpd's config_src:
+// its lines, how far it has been read, and cs_lineno.
+type source struct {
+	file   string
+	lines  []line
+	next   int
+	lineno int
+	closed bool
+}
+
 type reader struct {
 	opt     Options
 	cfg     *Config
@@ -196,6 +213,9 @@ type reader struct {
 	defines map[string]bool
 	getenv  func(string) string
 	files   int
+	// sources is proftpd's stack of configuration sources: every parse
+	// loop reads from the top one, whichever file that is.
+	sources []*source
 }
 
 func newReader(opt Options) *reader {
@@ -222,25 +242,65 @@ func newReader(opt Options) *reader {
 	return r
 }
 
-func (r *reader) read(path string) ([]byte, error) {
-	r.files++
-	if r.files > r.opt.MaxFiles {
-		return nil, fmt.Errorf("more than %d configuration files included (at '%s')", r.opt.MaxFiles, path)
-	}
-	r.cfg.Files = append(r.cfg.Files, path)
+// openFile reads a configuration file as pr_parser_parse_file opens it:
+// errors are errno values, a directory is EISDIR.
+func (r *reader) openFile(path string) ([]byte, error) {
 	if r.opt.FS != nil {
-		return fs.ReadFile(r.opt.FS, strings.TrimPrefix(path, "/"))
+		name := strings.TrimPrefix(path, "/")
+		st, err := fs.Stat(r.opt.FS, name)
+		if err != nil {
+			return nil, err
+		}
+		if st.IsDir() {
+			return nil, syscall.EISDIR
+		}
+		return fs.ReadFile(r.opt.FS, name)
 	}
-	return os.ReadFile(path)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if st.IsDir() {
+		return nil, syscall.EISDIR
+	}
+	return io.ReadAll(f)
 }
 
-func (r *reader) stat(path string) (fs.FileInfo, error) {
+// countFile counts a file against Options.MaxFiles and records it.
+func (r *reader) countFile(path string) error {
+	r.files++
+	if r.files > r.opt.MaxFiles {
+		return &Error{Text: fmt.Sprintf("Include: more than %d configuration files included (at '%s')", r.opt.MaxFiles, path),
+			Hint: "refused by captune", refused: true}
+	}
+	r.cfg.Files = append(r.cfg.Files, path)
+	return nil
+}
+
+func (r *reader) read(path string) ([]byte, error) {
+	data, err := r.openFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.countFile(path); err != nil {
+		return nil, err
+	}
+	return data, nil
+}
+
+func (r *reader) lstat(path string) (fs.FileInfo, error) {
 	if r.opt.FS != nil {
 		return fs.Stat(r.opt.FS, strings.TrimPrefix(path, "/"))
 	}
 	return os.Lstat(path)
 }
 
+// readDir lists a directory without "." and "..", in strcmp order.
 func (r *reader) readDir(path string) ([]string, error) {
 	var ents []fs.DirEntry
 	var err error
@@ -262,47 +322,95 @@ func (r *reader) readDir(path string) ([]string, error) {
 
 func (r *reader) top() *frame { return &r.stack[len(r.stack)-1] }
 
-// line is one logical configuration line.
+func (r *reader) warn(pos Pos, text string) {
+	r.cfg.Warnings = append(r.cfg.Warnings, Warning{Pos: pos, Text: text})
+}
+
+// line is one line as pr_fsio_getline returns it: continuation lines
+// joined, with the physical line number proftpd has counted after reading
+// it (that of its last line).
 type line struct {
 	text string
 	num  int
+	// skip marks blank and comment lines, which pr_parser_read_line
+	// consumes without returning them.
+	skip bool
+	// noEOL marks a line that ends without a newline (proftpd warns about
+	// possibly truncated data).
+	noEOL bool
 }
 
-// splitLines joins continuation lines and drops comments and blank lines
-// the way proftpd's pr_fsio_getline and pr_parser_read_line do. The number
-// of a joined line is that of its last physical line, as proftpd reports it.
+// splitLines cuts a file into lines the way pr_fsio_getline and
+// pr_parser_read_line do. A line ending in a backslash continues on the
+// next one, unless it is a comment (then it is dropped); proftpd counts
+// only lines that end in a newline, so a last line without one carries
+// the number of the line before it.
 func splitLines(data []byte) []line {
+	s := string(data)
 	var out []line
-	phys := strings.Split(string(data), "\n")
-	if len(phys) > 0 && phys[len(phys)-1] == "" {
-		phys = phys[:len(phys)-1]
-	}
+	num := 0
 	var acc strings.Builder
-	for i, p := range phys {
-		num := i + 1
-		last := i == len(phys)-1
-		hasEOL := !last || strings.HasSuffix(string(data), "\n")
-		if hasEOL && strings.HasSuffix(p, "\\") {
-			if strings.HasPrefix(strings.TrimLeft(p, " \t\v\f\r"), "#") {
-				continue
-			}
-			acc.WriteString(p[:len(p)-1])
-			if !last {
-				continue
-			}
-		} else {
-			acc.WriteString(p)
-		}
+	joined := false
+	emit := func(eol bool) {
 		t := acc.String()
 		acc.Reset()
+		joined = false
 		t = strings.TrimSuffix(t, "\r")
-		t = strings.TrimLeft(t, " \t\v\f\r")
-		if t == "" || t[0] == '#' {
+		t = strings.TrimLeft(t, " \t\n\v\f\r")
+		out = append(out, line{text: t, num: num, skip: t == "" || t[0] == '#', noEOL: !eol})
+	}
+	for s != "" {
+		var chunk string
+		if i := strings.IndexByte(s, '\n'); i >= 0 {
+			chunk, s = s[:i], s[i+1:]
+		} else {
+			chunk, s = s, ""
+			acc.WriteString(chunk)
+			emit(false)
+			break
+		}
+		num++
+		if strings.HasSuffix(chunk, "\\") {
+			if strings.HasPrefix(strings.TrimLeft(chunk, " \t\n\v\f\r"), "#") {
+				continue
+			}
+			acc.WriteString(chunk[:len(chunk)-1])
+			joined = true
 			continue
 		}
-		out = append(out, line{text: t, num: num})
+		acc.WriteString(chunk)
+		emit(true)
+	}
+	if joined {
+		// A continuation that runs into the end of the file.
+		emit(false)
 	}
 	return out
+}
+
+// readLine is pr_parser_read_line: the next line of the source on top of
+// the stack, which is not always the file the caller is parsing.
+func (r *reader) readLine() (line, *source, bool) {
+	if len(r.sources) == 0 {
+		return line{}, nil, false
+	}
+	src := r.sources[len(r.sources)-1]
+	if src.closed {
+		return line{}, src, false
+	}
+	for src.next < len(src.lines) {
+		ln := src.lines[src.next]
+		src.next++
+		src.lineno = ln.num
+		if ln.noEOL {
+			r.warn(Pos{File: src.file, Line: ln.num}, fmt.Sprintf("warning: handling possibly truncated configuration data at line %d of '%s'", ln.num, src.file))
+		}
+		if ln.skip {
+			continue
+		}
+		return ln, src, true
+	}
+	return line{}, src, false
 }
 
 // words splits a line as pr_str_get_word does: whitespace separates words,
@@ -388,57 +496,78 @@ func (r *reader) argv(text string) []string {
 
 // parse reads one file's lines into the current context. chain is the
 // Include chain that led here, for cycle reports.
+// parse is pr_parser_parse_file for one file's text: it pushes the file on
+// the source stack and dispatches lines until the source on top runs dry.
+// Like proftpd, it leaves its source on the stack when a line fails (the
+// including file then goes on reading the rest of this one), and on
+// reaching the end it pops whatever source is on top. chain is the
+// Include chain that led here, for cycle reports.
 func (r *reader) parse(file string, data []byte, chain []string) error {
-	lines := splitLines(data)
-	for i := 0; i < len(lines); i++ {
-		ln := lines[i]
-		argv := r.argv(ln.text)
-		if len(argv) == 0 {
-			continue
+	own := &source{file: file, lines: splitLines(data)}
+	r.sources = append(r.sources, own)
+	for {
+		ln, src, ok := r.readLine()
+		if !ok {
+			break
 		}
-		pos := Pos{File: file, Line: ln.num}
-		name := argv[0]
-		lower := strings.ToLower(name)
-		switch lower {
-		case "<ifmodule>", "<ifdefine>":
-			skip, err := r.conditional(lower, argv, pos)
-			if err != nil {
-				return err
+		// proftpd reports errors with this loop's own file and line
+		// counter, even for a line it read from another file.
+		epos := Pos{File: file, Line: own.lineno}
+		err := r.line(ln, Pos{File: src.file, Line: ln.num}, epos, own, chain)
+		if err != nil {
+			var cerr *Error
+			if src != own && errors.As(err, &cerr) && !cerr.refused {
+				cerr.Hint = strings.TrimPrefix(cerr.Hint+"; ", "; ") + fmt.Sprintf("the line is line %d of '%s': after an Include of that file failed, proftpd reads the rest of it in place of '%s'", ln.num, src.file, file)
+				cerr.Pos = epos
 			}
-			if skip {
-				n, err := skipSection(lines, i, lower[:len(lower)-1], pos, argv[0])
-				if err != nil {
-					return err
-				}
-				i = n
-			}
-			continue
-		case "</ifmodule>", "</ifdefine>":
-			if len(argv) != 1 {
-				return &Error{Pos: pos, Text: fmt.Sprintf("%s: wrong number of parameters: %s", canonicalSection(name), strings.Join(argv[1:], " "))}
-			}
-			continue
-		case "include":
-			if err := r.include(argv, pos, chain); err != nil {
-				return err
-			}
-			continue
-		}
-		if err := r.directive(argv, pos); err != nil {
 			return err
 		}
 	}
+	top := r.sources[len(r.sources)-1]
+	if top != own {
+		for _, l := range own.lines[own.next:] {
+			if !l.skip {
+				r.warn(Pos{File: file, Line: own.lineno}, fmt.Sprintf("proftpd never reads the rest of '%s' (from line %d on): an Include that failed above left the failed file's configuration source in its place", file, l.num))
+				break
+			}
+		}
+	}
+	r.sources = r.sources[:len(r.sources)-1]
+	own.closed = true
 	return nil
 }
 
-func canonicalSection(name string) string {
-	switch strings.ToLower(name) {
-	case "</ifmodule>":
-		return "</IfModule>"
-	case "</ifdefine>":
-		return "</IfDefine>"
+// line dispatches one configuration line. pos is where the line really
+// is; epos is where proftpd says it is when it reports an error.
+func (r *reader) line(ln line, pos, epos Pos, own *source, chain []string) error {
+	argv := r.argv(ln.text)
+	if len(argv) == 0 {
+		return nil
 	}
-	return name
+	name := argv[0]
+	lower := strings.ToLower(name)
+	switch lower {
+	case "<ifmodule>", "<ifdefine>":
+		skip, err := r.conditional(lower, argv, pos)
+		if err != nil {
+			return err
+		}
+		if skip {
+			return r.skipSection(lower[:len(lower)-1], own, pos, argv[0])
+		}
+		return nil
+	case "</ifmodule>":
+		if len(argv) != 1 {
+			return &Error{Pos: pos, Text: fmt.Sprintf("</IfModule>: wrong number of parameters: %s", strings.Join(argv[1:], " "))}
+		}
+		return nil
+	case "</ifdefine>":
+		// end_ifdefine takes anything.
+		return nil
+	case "include":
+		return r.include(argv, pos, chain)
+	}
+	return r.directive(argv, pos)
 }
 
 // conditional evaluates <IfModule> / <IfDefine>; it reports whether the
@@ -464,34 +593,71 @@ func (r *reader) conditional(lower string, argv []string, pos Pos) (bool, error)
 }
 
 // skipSection consumes the lines of a false <IfModule>/<IfDefine> up to its
-// matching close, counting nested openers the way mod_core does. It
-// returns the index of the closing line.
-func skipSection(lines []line, start int, opener string, pos Pos, name string) (int, error) {
+// matching close, counting nested openers the way mod_core does (any line
+// starting with the opener's name, a closer only when it is the whole
+// line). It reads from the source on top, like proftpd. An unclosed
+// section is reported at the line where reading stopped: the end of the
+// file, blank and comment lines included.
+func (r *reader) skipSection(opener string, own *source, pos Pos, name string) error {
 	closer := "</" + opener[1:] + ">"
 	depth := 1
-	for j := start + 1; j < len(lines); j++ {
-		t := lines[j].text
+	for depth > 0 {
+		ln, _, ok := r.readLine()
+		if !ok {
+			break
+		}
+		t := ln.text
 		if len(t) >= len(opener) && strings.EqualFold(t[:len(opener)], opener) {
 			depth++
 		} else if strings.EqualFold(t, closer) {
 			depth--
-			if depth == 0 {
-				return j, nil
-			}
 		}
 	}
-	last := pos
-	if len(lines) > 0 {
-		last.Line = lines[len(lines)-1].num
+	if depth == 0 {
+		return nil
 	}
 	canon := "<IfModule>"
 	if strings.EqualFold(opener, "<ifdefine") {
 		canon = "<IfDefine>"
 	}
-	return 0, &Error{Pos: last, Text: fmt.Sprintf("%s: unclosed %s context", canon, canon), Hint: fmt.Sprintf("the false %s at line %d runs to the end of the file", name, pos.Line)}
+	return &Error{Pos: Pos{File: own.file, Line: own.lineno}, Text: fmt.Sprintf("%s: unclosed %s context", canon, canon),
+		Hint: fmt.Sprintf("the false %s at line %d runs to the end of the file", name, pos.Line)}
 }
 
-// include expands an Include directive in place.
+// errnoError is what proftpd's Include code leaves in errno.
+type errnoError struct{ errno syscall.Errno }
+
+func (e errnoError) Error() string { return strerror(e.errno) }
+
+// strerror prints an errno as glibc does.
+func strerror(e syscall.Errno) string {
+	s := e.Error()
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// errnoOf turns a file system error into the errno proftpd would see.
+func errnoOf(err error) errnoError {
+	var en syscall.Errno
+	switch {
+	case errors.As(err, &en):
+		return errnoError{en}
+	case errors.Is(err, fs.ErrNotExist):
+		return errnoError{syscall.ENOENT}
+	case errors.Is(err, fs.ErrPermission):
+		return errnoError{syscall.EACCES}
+	}
+	return errnoError{syscall.EIO}
+}
+
+// includeMaxDepth is PR_PARSER_INCLUDE_MAX_DEPTH.
+const includeMaxDepth = 64
+
+// include runs an Include directive as mod_core's set_include does: the
+// files are read in place; a failure to find or read them is a warning,
+// EINVAL (e.g. a pattern whose directory cannot be opened) is fatal.
 func (r *reader) include(argv []string, pos Pos, chain []string) error {
 	if len(argv) < 2 {
 		return &Error{Pos: pos, Text: "Include: missing parameters"}
@@ -506,159 +672,239 @@ func (r *reader) include(argv []string, pos Pos, chain []string) error {
 		return &Error{Pos: pos, Text: fmt.Sprintf("Include: unable to use path for configuration file '%s'", path),
 			Hint: "proftpd takes only absolute paths here"}
 	}
-	files, warn, err := r.expandInclude(path)
-	if err != nil {
-		return &Error{Pos: pos, Text: fmt.Sprintf("Include: error including '%s': %v", path, err)}
-	}
-	if warn != "" {
-		r.cfg.Warnings = append(r.cfg.Warnings, Warning{Pos: pos, Text: warn})
+	err := r.includePath(path, 0, pos, chain)
+	if err == nil {
 		return nil
 	}
+	var en errnoError
+	if !errors.As(err, &en) {
+		var cerr *Error
+		if errors.As(err, &cerr) && cerr.Pos.Line == 0 {
+			cerr.Pos = pos
+		}
+		return err
+	}
+	if en.errno == syscall.EINVAL {
+		return &Error{Pos: pos, Text: fmt.Sprintf("Include: error including '%s': %s", path, en)}
+	}
+	text := fmt.Sprintf("warning: unable to include '%s': %s", path, en)
+	if en.errno == syscall.EPERM {
+		text += " (a directive in it failed: proftpd goes on reading the rest of that file here, then stops reading this one)"
+	}
+	r.warn(pos, text)
+	return nil
+}
+
+// isFnmatch is pr_str_is_fnmatch: does the string hold glob characters?
+func isFnmatch(s string) bool {
+	bracket := 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '?', '*':
+			return true
+		case '\\':
+			if i+1 == len(s) {
+				return false
+			}
+			i++
+		case '[':
+			bracket++
+		case ']':
+			if bracket > 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// fnmatch matches a name against a pattern with FNM_PERIOD: a leading dot
+// must be matched by a dot in the pattern.
+func fnmatch(pattern, name string) bool {
+	if strings.HasPrefix(name, ".") && !strings.HasPrefix(pattern, ".") {
+		return false
+	}
+	p := strings.ReplaceAll(pattern, "[!", "[^")
+	ok, err := filepath.Match(p, name)
+	return err == nil && ok
+}
+
+// pdircat joins path parts with single slashes, as proftpd's pdircat.
+func pdircat(parts ...string) string {
+	var b strings.Builder
+	for i, p := range parts {
+		if i > 0 {
+			s := b.String()
+			switch {
+			case s == "" && p == "":
+			case strings.HasSuffix(s, "/") && strings.HasPrefix(p, "/"):
+				p = p[1:]
+			case !strings.HasSuffix(s, "/") && !strings.HasPrefix(p, "/"):
+				b.WriteByte('/')
+			}
+		}
+		b.WriteString(p)
+	}
+	return b.String()
+}
+
+// includePath is parse_config_path2: a file, a directory (every entry),
+// or a pattern.
+func (r *reader) includePath(path string, depth int, pos Pos, chain []string) error {
+	if depth > includeMaxDepth || !strings.HasPrefix(path, "/") {
+		return errnoError{syscall.EINVAL}
+	}
+	if !isFnmatch(path) {
+		st, err := r.lstat(path)
+		if err != nil {
+			return errnoOf(err)
+		}
+		if st.Mode()&fs.ModeSymlink != 0 || !st.IsDir() {
+			return r.includeFile(path, pos, chain)
+		}
+		return r.includeDir(path, "", false, pos, chain)
+	}
+	i := strings.LastIndexByte(path, '/')
+	dir, pattern := path[:i], path[i+1:]
+	if isFnmatch(dir) {
+		return r.includeWildcardDir(path, depth, pos, chain)
+	}
+	st, err := r.lstat(dir)
+	if err != nil {
+		return errnoOf(err)
+	}
+	if st.Mode()&fs.ModeSymlink != 0 {
+		return errnoError{syscall.ENOTDIR}
+	}
+	if !isFnmatch(pattern) {
+		return errnoError{syscall.EINVAL}
+	}
+	return r.includeDir(dir, pattern, true, pos, chain)
+}
+
+// includeDir reads the entries of a directory (those matching pattern
+// when glob is set) in strcmp order; a file that fails is a warning and
+// the next one is read.
+func (r *reader) includeDir(dir, pattern string, glob bool, pos Pos, chain []string) error {
+	names, err := r.readDir(dir)
+	if err != nil {
+		return errnoError{syscall.EINVAL}
+	}
+	var files []string
+	for _, n := range names {
+		if !glob || fnmatch(pattern, n) {
+			files = append(files, pdircat(dir, n))
+		}
+	}
+	sort.Strings(files)
 	for _, f := range files {
-		for k, c := range chain {
-			if c == f {
-				cycle := append(append([]string{}, chain[k:]...), f)
-				return &Error{Pos: pos, Text: fmt.Sprintf("Include: %v: %s", ErrIncludeCycle, strings.Join(cycle, " -> ")),
-					Hint: "proftpd would recurse until it runs out of file descriptors"}
-			}
+		err := r.includeFile(f, pos, chain)
+		var en errnoError
+		if errors.As(err, &en) {
+			r.warn(pos, fmt.Sprintf("error: unable to open parse file '%s': %s", f, en))
+			continue
 		}
-		data, err := r.read(f)
 		if err != nil {
-			var perr *fs.PathError
-			if errors.As(err, &perr) {
-				r.cfg.Warnings = append(r.cfg.Warnings, Warning{Pos: pos, Text: fmt.Sprintf("warning: unable to include '%s': %v", f, perr.Err)})
-				continue
-			}
-			return &Error{Pos: pos, Text: "Include: " + err.Error(), Hint: "refused by captune"}
-		}
-		depth := len(r.stack)
-		err = r.parse(f, data, append(chain, f))
-		if err != nil {
-			var cerr *Error
-			if errors.As(err, &cerr) && !strings.Contains(cerr.Text, ErrIncludeCycle.Error()) && cerr.Hint != "refused by captune" {
-				// proftpd logs the included file's fatal error, abandons the
-				// rest of that file and carries on with the including one.
-				r.cfg.Warnings = append(r.cfg.Warnings, Warning{Pos: cerr.Pos, Text: cerr.Proftpd() + " (proftpd skips the rest of this included file and carries on)"})
-				_ = depth
-				continue
-			}
 			return err
 		}
 	}
 	return nil
 }
 
-// expandInclude resolves an Include path into the files it names: a file,
-// every file of a directory, or the matches of a wildcard pattern, in
-// strcmp order as proftpd sorts them.
-func (r *reader) expandInclude(path string) (files []string, warn string, err error) {
-	if !strings.ContainsAny(path, "*?[") {
-		st, err := r.stat(path)
-		if err != nil {
-			var perr *fs.PathError
-			if errors.As(err, &perr) {
-				return nil, fmt.Sprintf("warning: unable to include '%s': %s", path, describeErrno(perr.Err)), nil
+// includeWildcardDir is parse_wildcard_config_path: the first path
+// component with a wildcard is matched in its parent directory, and the
+// rest of the path is included below every match, in strcmp order. The
+// first match that fails stops it.
+func (r *reader) includeWildcardDir(path string, depth int, pos Pos, chain []string) error {
+	if depth > includeMaxDepth || len(path) < 2 {
+		return errnoError{syscall.EINVAL}
+	}
+	parent := "/"
+	comps := strings.Split(path[1:], "/")
+	pattern, suffix := "", ""
+	hasSuffix := false
+	for k, c := range comps {
+		if strings.ContainsAny(c, "*?[") {
+			pattern = c
+			if k < len(comps)-1 {
+				suffix = strings.Join(comps[k+1:], "/")
+				hasSuffix = true
 			}
-			return nil, fmt.Sprintf("warning: unable to include '%s': %v", path, err), nil
+			break
 		}
-		if !st.IsDir() {
-			return []string{path}, "", nil
-		}
-		names, err := r.readDir(path)
-		if err != nil {
-			return nil, "", err
-		}
-		for _, n := range names {
-			files = append(files, filepath.Join(path, n))
-		}
-		return files, "", nil
+		parent = pdircat(parent, c)
 	}
-	dir, pattern := filepath.Split(path)
-	dir = filepath.Clean(dir)
-	if strings.ContainsAny(dir, "*?[") {
-		matches, err := r.globDirs(path)
-		if err != nil {
-			return nil, "", err
-		}
-		return matches, "", nil
+	if pattern == "" {
+		return errnoError{syscall.ENOENT}
 	}
-	names, err := r.readDir(dir)
+	st, err := r.lstat(parent)
 	if err != nil {
-		return nil, "", err
+		return errnoOf(err)
 	}
+	if st.Mode()&fs.ModeSymlink != 0 {
+		return errnoError{syscall.ENOTDIR}
+	}
+	names, err := r.readDir(parent)
+	if err != nil {
+		return errnoError{syscall.EINVAL}
+	}
+	var matches []string
 	for _, n := range names {
-		if ok, _ := filepath.Match(pattern, n); ok && !(strings.HasPrefix(n, ".") && !strings.HasPrefix(pattern, ".")) {
-			files = append(files, filepath.Join(dir, n))
+		if fnmatch(pattern, n) {
+			if hasSuffix {
+				matches = append(matches, pdircat(parent, n, suffix))
+			} else {
+				matches = append(matches, pdircat(parent, n))
+			}
 		}
 	}
-	return files, "", nil
+	if len(matches) == 0 {
+		r.warn(pos, fmt.Sprintf("error: no matches found for wildcard directory '%s'", path))
+		return errnoError{syscall.ENOENT}
+	}
+	sort.Strings(matches)
+	for _, m := range matches {
+		if err := r.includePath(m, depth+1, pos, chain); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-// globDirs expands a pattern with wildcards in a directory component.
-func (r *reader) globDirs(path string) ([]string, error) {
-	parts := strings.Split(strings.TrimPrefix(path, "/"), "/")
-	cur := []string{"/"}
-	for i, p := range parts {
-		var next []string
-		lastPart := i == len(parts)-1
-		for _, c := range cur {
-			if !strings.ContainsAny(p, "*?[") {
-				next = append(next, filepath.Join(c, p))
-				continue
-			}
-			names, err := r.readDir(c)
-			if err != nil {
-				continue
-			}
-			for _, n := range names {
-				if ok, _ := filepath.Match(p, n); ok && !(strings.HasPrefix(n, ".") && !strings.HasPrefix(p, ".")) {
-					full := filepath.Join(c, n)
-					if !lastPart {
-						if st, err := r.stat(full); err != nil || !st.IsDir() {
-							continue
-						}
-					}
-					next = append(next, full)
-				}
-			}
+// includeFile is pr_parser_parse_file for an included file. A directive
+// that fails in it is logged, and the Include goes on with EPERM; the
+// file's source stays on the stack, as in proftpd.
+func (r *reader) includeFile(f string, pos Pos, chain []string) error {
+	for k, c := range chain {
+		if c == f {
+			cycle := append(append([]string{}, chain[k:]...), f)
+			return &Error{Pos: pos, Text: fmt.Sprintf("Include: %v: %s", ErrIncludeCycle, strings.Join(cycle, " -> ")),
+				Hint: "proftpd would recurse until it crashes", refused: true}
 		}
-		cur = next
 	}
-	if len(cur) == 0 {
-		return nil, fmt.Errorf("no matches found for wildcard directory '%s'", path)
+	data, err := r.openFile(f)
+	if err != nil {
+		return errnoOf(err)
 	}
-	var files []string
-	for _, c := range cur {
-		st, err := r.stat(c)
-		if err != nil {
-			continue
-		}
-		if st.IsDir() {
-			names, err := r.readDir(c)
-			if err != nil {
-				continue
-			}
-			for _, n := range names {
-				files = append(files, filepath.Join(c, n))
-			}
-			continue
-		}
-		files = append(files, c)
+	if err := r.countFile(f); err != nil {
+		return err
 	}
-	return files, nil
+	err = r.parse(f, data, append(append([]string{}, chain...), f))
+	if err == nil {
+		return nil
+	}
+	var cerr *Error
+	if errors.As(err, &cerr) && !cerr.refused {
+		r.warn(cerr.Pos, cerr.Proftpd())
+		return errnoError{syscall.EPERM}
+	}
+	return err
 }
 
-func describeErrno(err error) string {
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return "No such file or directory"
-	case errors.Is(err, fs.ErrPermission):
-		return "Permission denied"
-	}
-	return err.Error()
-}
-
-// contextName is proftpd's get_context_name for the current frame.
+// contextName is proftpd's get_context_name for the current frame. Inside
+// <IfUser>/<IfGroup>/<IfClass> at server level proftpd has no name for the
+// context and prints its number (1 for the main server, 16 for a
+// <VirtualHost>).
 func (r *reader) contextName() string {
 	f := r.top()
 	switch f.eff {
@@ -672,6 +918,12 @@ func (r *reader) contextName() string {
 		return "<Limit>"
 	case ctxGlobal:
 		return "<Global>"
+	}
+	if f.kind == ctxIfSession || (f.kind == ctxVirtual && f.eff == ctxRoot) {
+		if f.eff == ctxVirtual {
+			return "16"
+		}
+		return "1"
 	}
 	if f.server == ctxVirtual {
 		return "<VirtualHost>"
@@ -769,67 +1021,189 @@ func isASCII(s string) bool {
 	return true
 }
 
+// openSection runs the checks of mod_core's and mod_ifsession's section
+// handlers, in their order, with their texts, and opens the section.
 func (r *reader) openSection(kind ctxKind, canon string, argv []string, pos Pos) error {
 	if kind == ctxIfSession && !r.cfg.Modules["mod_ifsession.c"] {
 		return &Error{Pos: pos, Text: fmt.Sprintf("unknown configuration directive '%s'", canon),
 			Hint: "<IfUser>, <IfGroup> and <IfClass> need mod_ifsession: add LoadModule mod_ifsession.c before them"}
 	}
 	f := *r.top()
-	allowed := true
+	eff := f.eff
+	nargs := len(argv) - 1
+	fail := func(text string) error { return &Error{Pos: pos, Text: canon + ": " + text} }
+	in := func(kinds ...ctxKind) bool {
+		for _, k := range kinds {
+			if eff == k {
+				return true
+			}
+		}
+		return false
+	}
 	switch kind {
-	case ctxGlobal, ctxVirtual:
-		allowed = f.eff == ctxRoot && f.kind != ctxIfSession
-	case ctxAnon:
-		allowed = f.eff == ctxRoot || f.eff == ctxVirtual || f.eff == ctxGlobal
+	case ctxGlobal:
+		if nargs != 0 {
+			return fail("Too many parameters")
+		}
+		if !in(ctxRoot, ctxVirtual) {
+			return r.notAllowed(canon, pos)
+		}
+	case ctxVirtual:
+		if nargs < 1 {
+			return fail("wrong number of parameters")
+		}
+		if !in(ctxRoot) {
+			return r.notAllowed(canon, pos)
+		}
 	case ctxDir:
-		allowed = f.eff == ctxRoot || f.eff == ctxVirtual || f.eff == ctxGlobal || f.eff == ctxAnon
+		if nargs < 1 {
+			return fail("missing parameters")
+		}
+		if !in(ctxRoot, ctxVirtual, ctxGlobal, ctxAnon) {
+			return r.notAllowed(canon, pos)
+		}
+		dir := argv[1]
+		if !strings.HasPrefix(dir, "/") && !strings.HasPrefix(dir, "~") && eff != ctxAnon {
+			return fail("relative path not allowed in non-<Anonymous> sections")
+		}
+		if eff != ctxAnon && r.dirConfigured(dir) {
+			return fail(fmt.Sprintf("<Directory> section already configured for '%s'", dir))
+		}
+	case ctxAnon:
+		if nargs < 1 {
+			return fail("missing parameters")
+		}
+		if !in(ctxRoot, ctxVirtual, ctxGlobal) {
+			return r.notAllowed(canon, pos)
+		}
+		dir := argv[1]
+		switch {
+		case !strings.HasPrefix(dir, "/") && !strings.HasPrefix(dir, "~"):
+			return fail(fmt.Sprintf("(%s) absolute pathname required", dir))
+		case strings.Contains(dir, "*"):
+			return fail(fmt.Sprintf("(%s) wildcards not allowed in pathname", dir))
+		case dir == "/":
+			return fail("'/' not permitted for anonymous root directory")
+		}
+	case ctxLimit:
+		if nargs < 1 {
+			return fail("directive requires one or more commands")
+		}
+		if !in(ctxRoot, ctxVirtual, ctxDir, ctxAnon, ctxGlobal) {
+			return r.notAllowed(canon, pos)
+		}
+	case ctxClass:
+		if nargs < 1 {
+			return fail("missing parameters")
+		}
+		if !in(ctxRoot, ctxGlobal) {
+			return r.notAllowed(canon, pos)
+		}
 	case ctxIfSession:
-		allowed = f.eff == ctxRoot || f.eff == ctxVirtual || f.eff == ctxGlobal || f.eff == ctxAnon
-	}
-	if !allowed {
-		return r.notAllowed(canon, pos)
-	}
-	if kind != ctxIfSession && kind != ctxGlobal && kind != ctxAnon && kind != ctxLimit && len(argv) < 2 {
-		return &Error{Pos: pos, Text: canon + ": missing parameters"}
-	}
-	if kind == ctxIfSession && canon != "<IfAuthenticated>" && len(argv) < 2 {
-		return &Error{Pos: pos, Text: canon + ": wrong number of parameters"}
+		if !in(ctxRoot, ctxVirtual, ctxGlobal) {
+			return r.notAllowed(canon, pos)
+		}
+		if canon == "<IfAuthenticated>" {
+			if nargs > 0 {
+				return fail("wrong number of parameters")
+			}
+		} else if nargs < 1 || (nargs > 1 && argv[1] == "regex" && nargs != 2) {
+			return fail("wrong number of parameters")
+		}
 	}
 	n := &Node{Name: canon, Args: argv[1:], Pos: pos, Section: true}
 	r.add(n)
 	nf := frame{kind: kind, eff: kind, node: n, server: f.server}
-	if kind == ctxIfSession {
-		nf.eff = f.eff
-	}
-	if kind == ctxVirtual {
+	switch kind {
+	case ctxIfSession:
+		// mod_ifsession's sections take their parent's context type.
+		nf.eff = eff
+	case ctxVirtual:
 		nf.server = ctxVirtual
-		nf.eff = ctxVirtual
-	}
-	if kind == ctxGlobal {
-		nf.eff = ctxGlobal
+		if f.kind != ctxRoot {
+			// Opened inside <IfUser> at server level: proftpd keeps
+			// checking directives against that section's context.
+			nf.eff = eff
+		}
 	}
 	r.stack = append(r.stack, nf)
 	return nil
 }
 
+// dirConfigured reports whether the current server already has a
+// non-empty <Directory> section for dir at its top level (proftpd drops
+// empty sections when they close).
+func (r *reader) dirConfigured(dir string) bool {
+	var srv *Node
+	for i := len(r.stack) - 1; i >= 0; i-- {
+		if k := r.stack[i].kind; k == ctxRoot || k == ctxVirtual {
+			srv = r.stack[i].node
+			break
+		}
+	}
+	if srv == nil {
+		return false
+	}
+	for _, c := range srv.Children {
+		if c.Section && c.Is("<Directory>") && len(c.Args) > 0 && c.Args[0] == dir && nonEmpty(c) {
+			return true
+		}
+	}
+	return false
+}
+
+func nonEmpty(n *Node) bool {
+	for _, c := range n.Children {
+		if !c.Section || nonEmpty(c) {
+			return true
+		}
+	}
+	return false
+}
+
+// closeSection runs a closing directive. mod_core's closers check their
+// argument count and context, then close whatever section is innermost;
+// mod_ifsession's closers check nothing and close the innermost section,
+// if any.
 func (r *reader) closeSection(argv []string, pos Pos) error {
 	name := argv[0]
 	open := "<" + strings.ToLower(strings.TrimPrefix(name, "</"))
 	f := r.top()
 	kind, known := sectionKinds[open]
-	canonClose := name
-	if known {
-		canonClose = "</" + strings.TrimPrefix(sectionCanon[open], "<")
-	}
-	if len(r.stack) > 1 && strings.EqualFold(f.node.Name, open) {
-		r.stack = r.stack[:len(r.stack)-1]
-		return nil
-	}
 	if !known {
 		// A closer of another module's section: proftpd judges it.
+		if len(r.stack) > 1 && f.kind == ctxOther && strings.EqualFold(f.node.Name, open) {
+			r.stack = r.stack[:len(r.stack)-1]
+		}
 		r.cfg.Unjudged++
 		return nil
 	}
-	_ = kind
-	return r.notAllowed(canonClose, pos)
+	canonClose := "</" + strings.TrimPrefix(sectionCanon[open], "<")
+	if kind == ctxIfSession {
+		if !r.cfg.Modules["mod_ifsession.c"] {
+			return &Error{Pos: pos, Text: fmt.Sprintf("unknown configuration directive '%s'", canonClose)}
+		}
+		if f.kind != ctxRoot && f.kind != ctxVirtual {
+			r.stack = r.stack[:len(r.stack)-1]
+		}
+		return nil
+	}
+	if len(argv) > 1 {
+		return &Error{Pos: pos, Text: canonClose + ": wrong number of parameters"}
+	}
+	if f.eff != kind {
+		return r.notAllowed(canonClose, pos)
+	}
+	if kind == ctxVirtual {
+		for i := len(r.stack) - 1; i > 0; i-- {
+			if r.stack[i].kind == ctxVirtual {
+				r.stack = r.stack[:i]
+				return nil
+			}
+		}
+	}
+	if len(r.stack) > 1 {
+		r.stack = r.stack[:len(r.stack)-1]
+	}
+	return nil
 }
