@@ -582,7 +582,7 @@ func (m *Model) predict() {
 		}
 		conf = "CapabilitiesSet " + strings.Join(parts, " ") + "\n"
 	}
-	cfg, err := modcap.ReadString("tuned block", conf, modcap.Options{})
+	cfg, err := modcap.ReadString("tuned", conf, modcap.Options{})
 	if err != nil {
 		m.pred = modcap.Prediction{Warnings: []string{err.Error()}}
 		return

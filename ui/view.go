@@ -447,10 +447,10 @@ func (m Model) previewLines(w int) []string {
 		out = append(out, st.PanelTitle.Render(fit(" predicted session (non-root user)", w)))
 		out = append(out, " "+st.Dim.Render("CapPrm ")+p.Permitted.Hex(), " "+st.Dim.Render("CapEff ")+p.Effective.Hex())
 		for _, wn := range p.Warnings {
-			out = append(out, wrapLines(" "+st.StatusError.Render("!")+" "+wn, w)...)
+			out = append(out, styledLines(" ! "+wn, st.StatusError, w)...)
 		}
 		for _, r := range p.Reasons {
-			out = append(out, wrapLines(" "+st.Dim.Render("· "+r), w)...)
+			out = append(out, styledLines(" · "+r, st.Dim, w)...)
 		}
 		if lock := m.tuner.Lock(c); lock != "" {
 			out = append(out, wrapLines(" "+st.Bold.Render(c.String()+": ")+modcap.Explain(c), w)...)
@@ -459,6 +459,15 @@ func (m Model) previewLines(w int) []string {
 		out = append(out, wrapLines(" "+st.Dim.Render("kept: ")+m.tuner.Kept().String(), w)...)
 	}
 	return out
+}
+
+// styledLines wraps plain text and styles every line of it.
+func styledLines(text string, style lipgloss.Style, w int) []string {
+	lines := wrapLines(text, w)
+	for i, ln := range lines {
+		lines[i] = style.Render(strings.TrimSuffix(ln, "\x1b[0m"))
+	}
+	return lines
 }
 
 // wrapLines wraps a styled string at spaces (never inside a token such as
