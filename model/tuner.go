@@ -47,11 +47,12 @@ type TunerState struct {
 	Flags modcap.Flags
 	// Free is the tuned set of the other targets.
 	Free capset.Set
+	// Target is the output format.
+	Target Target
 }
 
 // Tuner holds the tuned set and its history.
 type Tuner struct {
-	target Target
 	pam    bool
 	cur    TunerState
 	undo   []TunerState
@@ -73,17 +74,17 @@ func NewTuner(pam bool) *Tuner {
 }
 
 // Target returns the current target.
-func (t *Tuner) Target() Target { return t.target }
+func (t *Tuner) Target() Target { return t.cur.Target }
 
 // SetTarget switches the output format; the kept set carries over (for
 // modcap, as the nearest set mod_cap can express).
 func (t *Tuner) SetTarget(tg Target) {
-	if tg == t.target {
+	if tg == t.cur.Target {
 		return
 	}
 	kept := t.Kept()
 	t.push()
-	t.target = tg
+	t.cur.Target = tg
 	if tg == TargetModcap {
 		t.cur.Line, t.cur.Flags = stateFor(modcap.Nearest(kept, t.pam), t.pam)
 	} else {
@@ -100,7 +101,7 @@ func (t *Tuner) State() TunerState { return t.cur }
 // Kept returns the tuned set: what a session keeps (modcap) or the set
 // written for the other targets.
 func (t *Tuner) Kept() capset.Set {
-	if t.target != TargetModcap {
+	if t.cur.Target != TargetModcap {
 		return t.cur.Free
 	}
 	if !t.cur.Line {
@@ -120,7 +121,7 @@ func (t *Tuner) Tokens() []modcap.Token {
 
 // Lock says why a capability cannot be toggled in the modcap target, or "".
 func (t *Tuner) Lock(c capset.Cap) string {
-	if t.target != TargetModcap {
+	if t.cur.Target != TargetModcap {
 		return ""
 	}
 	switch modcap.RoleOf(c) {
@@ -146,7 +147,7 @@ func (t *Tuner) Lock(c capset.Cap) string {
 // (and says why in Note) when c is locked.
 func (t *Tuner) Toggle(c capset.Cap) bool {
 	t.Note = ""
-	if t.target != TargetModcap {
+	if t.cur.Target != TargetModcap {
 		t.push()
 		t.cur.Free = t.cur.Free.Toggle(c)
 		return true
@@ -202,9 +203,10 @@ func (t *Tuner) Toggle(c capset.Cap) bool {
 func (t *Tuner) StartFrom(s capset.Set) {
 	t.push()
 	t.Note = ""
-	if t.target == TargetModcap {
+	if t.cur.Target == TargetModcap {
 		near := modcap.Nearest(s, t.pam)
 		t.cur.Line, t.cur.Flags = stateFor(near, t.pam)
+		t.cur.Free = near
 		if lost := s &^ near; !lost.Empty() {
 			t.Note = "mod_cap cannot keep " + lost.String()
 		}
@@ -217,7 +219,6 @@ func (t *Tuner) StartFrom(s capset.Set) {
 // LoadTokens starts the tuner from a CapabilitiesSet line's tokens (nil:
 // no line), e.g. from a configuration file.
 func (t *Tuner) LoadTokens(tokens []modcap.Token) {
-	t.target = TargetModcap
 	if tokens == nil {
 		t.cur = TunerState{Flags: modcap.DefaultFlags, Free: modcap.DefaultKept(t.pam)}
 	} else {
@@ -274,14 +275,21 @@ func (t *Tuner) Redo() bool {
 // Reset returns to the starting point (undoable).
 func (t *Tuner) Reset() {
 	t.push()
+	target := t.cur.Target
 	t.cur = t.start
+	if target != t.cur.Target {
+		t.cur.Target = target
+		if target == TargetModcap {
+			t.cur.Line, t.cur.Flags = stateFor(modcap.Nearest(t.start.Free, t.pam), t.pam)
+		}
+	}
 	t.Note = ""
 }
 
 // Output returns the tuned set in the current target's format.
 func (t *Tuner) Output(user string) string {
 	kept := t.Kept()
-	switch t.target {
+	switch t.cur.Target {
 	case TargetSystemd:
 		return capset.Systemd(kept)
 	case TargetDocker:
