@@ -53,10 +53,10 @@ type TunerState struct {
 
 // Tuner holds the tuned set and its history.
 type Tuner struct {
-	pam    bool
-	cur    TunerState
-	undo   []TunerState
-	redo   []TunerState
+	pam  bool
+	cur  TunerState
+	undo []TunerState
+	redo []TunerState
 	// start is what Reset returns to.
 	start TunerState
 	// Note is the last message for the user (why a toggle was refused, what
