@@ -9,9 +9,12 @@ import (
 type flagSpec struct {
 	name  string
 	value bool // takes a value (--name=V or --name V)
-	multi bool // may repeat
-	help  string
-	arg   string // the value's placeholder in help
+	// optional: the value may only be given as --name=V; plain --name
+	// takes none.
+	optional bool
+	multi    bool // may repeat
+	help     string
+	arg      string // the value's placeholder in help
 }
 
 // parsed holds a command line split into flags and positional arguments.
@@ -65,7 +68,9 @@ func parseArgs(cmd string, args []string, specs []flagSpec) (parsed, error) {
 		if !ok {
 			return p, usagef("%s: unknown flag --%s (see captune %s --help)", cmd, name, cmd)
 		}
-		if s.value && !hasVal {
+		if s.optional && !hasVal {
+			val = ""
+		} else if s.value && !hasVal {
 			if i+1 >= len(args) {
 				return p, usagef("%s: --%s needs a value", cmd, name)
 			}

@@ -1,0 +1,365 @@
+package cli
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/charmbracelet/x/term"
+
+	"captune/capset"
+	"captune/capset/modcap"
+	"captune/launch"
+	"captune/procscan"
+)
+
+var applyFlags = []flagSpec{
+	{name: "yes", help: "do not ask for confirmation"},
+	{name: "json", help: "print one JSON object on standard output (messages go to standard error)"},
+	{name: "keep", value: true, optional: true, arg: "[=DURATION]", help: "leave the daemon running, detached, for DURATION (default 10m) or until SIGTERM"},
+	{name: "wait", help: "stay until SIGINT/SIGTERM or end of standard input, then stop the daemon"},
+	{name: "uid", value: true, arg: "USER|UID", help: "the daemon's user (default nobody)"},
+	{name: "mode", value: true, arg: "MODE", help: "modcap (default: emulate a proftpd session) or raw (any set, any command)"},
+	{name: "set", value: true, arg: "SET", help: "raw mode: the exact set, as names, hex or libcap text"},
+	{name: "config", value: true, arg: "FILE", help: "modcap mode: the proftpd configuration to predict from"},
+	{name: "no-pam", help: "modcap mode: mod_auth_pam is not loaded"},
+	{name: "help", help: "show this help"},
+}
+
+const applyAbout = `Applies a capability set to a test-spawned daemon through libcap, reads
+the daemon's /proc back, compares each of the five sets with the plan, and
+runs probes that show what the daemon can and cannot do (bind a low port,
+chown, read or write another user's file, chmod it, set the setgid bit,
+change uid and gid). The plan is shown first and confirmed (y/N) unless
+--yes is given. The daemon stops when captune exits, even if captune is
+killed, unless --keep is given.
+
+modcap mode emulates a proftpd session process for the tokens or the
+configuration: permitted and effective as predict says, inheritable and
+ambient empty, bounding unchanged. raw mode gives exactly --set to the
+built-in probe daemon or to -- COMMAND ARGS.
+
+Needs CAP_SETUID and CAP_SETGID (raw mode also CAP_SETPCAP); exit 4 without
+them. Exit 1 when the read-back differs from the plan.`
+
+type applyJSON struct {
+	PID         int         `json:"pid"`
+	UID         uint32      `json:"uid"`
+	Mode        string      `json:"mode"`
+	Intended    setsJSON    `json:"intended"`
+	Actual      setsJSON    `json:"actual"`
+	UIDs        uidsJSON    `json:"uids"`
+	Match       bool        `json:"match"`
+	Differences []string    `json:"differences"`
+	Probes      []probeJSON `json:"probes"`
+	Kept        *keptJSON   `json:"kept,omitempty"`
+	Notes       []string    `json:"notes"`
+}
+
+type probeJSON struct {
+	Name       string `json:"name"`
+	Capability string `json:"capability"`
+	Result     string `json:"result"`
+	Errno      string `json:"errno"`
+}
+
+type keptJSON struct {
+	Until string `json:"until"`
+}
+
+func launchSets(s launch.Sets) setsJSON {
+	return setsJSON{s.Inheritable.Hex(), s.Permitted.Hex(), s.Effective.Hex(), s.Bounding.Hex(), s.Ambient.Hex()}
+}
+
+func runApply(env Env, args []string) error {
+	p, err := parseArgs("apply", args, applyFlags)
+	if err != nil {
+		return err
+	}
+	if p.has("help") {
+		fmt.Fprint(env.Stdout, helpText("apply", "[--yes] [--json] [--keep[=DURATION]] [--wait] [--uid USER|UID] [--mode modcap|raw] [--set SET] [--config FILE] [+CAP_X|-CAP_X ...] [-- COMMAND ARGS...]",
+			applyAbout, applyFlags, "  captune apply --yes -CAP_SETUID\n  captune apply --mode raw --set cap_net_bind_service --yes --json\n  captune apply --mode raw --set cap_net_raw --uid nobody --yes -- /bin/sleep 30\n"))
+		return nil
+	}
+	plan, err := buildPlan(env, p, args)
+	if err != nil {
+		return err
+	}
+	sc, err := procscan.New(env.ProcRoot)
+	if err != nil {
+		return fail(ExitMissing, "apply: %v", err)
+	}
+	self, err := sc.Process(os.Getpid())
+	if err != nil {
+		return fail(ExitMissing, "apply: reading captune's own state: %v", err)
+	}
+	if err := plan.Check(self); err != nil {
+		var r *launch.Refusal
+		if errors.As(err, &r) && r.Privilege {
+			return fail(ExitPrivilege, "apply: %v", err)
+		}
+		return usagef("apply: %v", err)
+	}
+	msgs := env.Stdout
+	if p.has("json") {
+		msgs = env.Stderr
+	}
+	fmt.Fprint(msgs, plan.Preview())
+	if !p.has("yes") {
+		if err := confirm(env, msgs); err != nil {
+			return err
+		}
+	}
+	ctx, stop := signal.NotifyContext(contextBackground(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	d, err := launch.Start(plan, launch.Options{})
+	if err != nil {
+		return fail(ExitDiffer, "apply: %v", err)
+	}
+	defer d.Stop()
+	res, err := launch.ReadBack(sc, d, plan)
+	if err != nil {
+		return fail(ExitDiffer, "apply: %v", err)
+	}
+	if p.has("json") {
+		out := applyJSON{PID: res.PID, UID: plan.UID, Mode: plan.Mode.String(), Intended: launchSets(plan.Target), Actual: launchSets(res.Actual),
+			UIDs: uidsJSON{res.UIDs[0], res.UIDs[1], res.UIDs[2]}, Match: res.Match, Differences: nonNil(res.Differences),
+			Probes: []probeJSON{}, Notes: nonNil(plan.Notes)}
+		for _, pr := range res.Probes {
+			out.Probes = append(out.Probes, probeJSON(pr))
+		}
+		if plan.Keep > 0 {
+			out.Kept = &keptJSON{Until: time.Now().Add(plan.Keep).Format(time.RFC3339)}
+		}
+		if err := writeJSON(env, out); err != nil {
+			return err
+		}
+		if f, ok := env.Stdout.(*os.File); ok {
+			f.Sync()
+		}
+	} else {
+		fmt.Fprint(env.Stdout, ApplyText(res))
+	}
+	switch {
+	case plan.Keep > 0:
+		fmt.Fprintf(env.Stderr, "captune: daemon %d keeps running, detached, until %s (or SIGTERM)\n", res.PID, time.Now().Add(plan.Keep).Format("15:04:05"))
+	case p.has("wait"):
+		fmt.Fprintf(env.Stderr, "captune: daemon %d is running; stop with ctrl+c, SIGTERM or end of input\n", res.PID)
+		eof := make(chan struct{})
+		go func() {
+			if env.Stdin != nil {
+				io.Copy(io.Discard, env.Stdin)
+			}
+			close(eof)
+		}()
+		select {
+		case <-ctx.Done():
+		case <-eof:
+		}
+		d.Stop()
+		fmt.Fprintf(msgs, "daemon %d stopped\n", res.PID)
+	default:
+		d.Stop()
+		if !p.has("json") {
+			fmt.Fprintf(env.Stdout, "daemon %d stopped\n", res.PID)
+		}
+	}
+	if !res.Match {
+		return fail(ExitDiffer, "apply: the read-back differs from the plan: %s", strings.Join(res.Differences, "; "))
+	}
+	return nil
+}
+
+// buildPlan turns the command line into a plan; nothing runs yet.
+func buildPlan(env Env, p parsed, raw []string) (launch.Plan, error) {
+	mode := p.get("mode")
+	if mode == "" {
+		mode = "modcap"
+	}
+	uid, gid, groups, name, err := launch.Identity(p.get("uid"))
+	if err != nil {
+		return launch.Plan{}, usagef("apply: --uid: %v", err)
+	}
+	var command []string
+	if i := indexOf(raw, "--"); i >= 0 {
+		command = raw[i+1:]
+		p.pos = p.pos[:len(p.pos)-len(command)]
+	}
+	keep := time.Duration(0)
+	if p.has("keep") {
+		keep = 10 * time.Minute
+		if v := p.get("keep"); v != "" {
+			keep, err = time.ParseDuration(v)
+			if err != nil || keep <= 0 || keep > 7*24*time.Hour {
+				return launch.Plan{}, usagef("apply: --keep=%q: give a duration such as 10m (at most a week)", clip(v))
+			}
+		}
+		if p.has("wait") {
+			return launch.Plan{}, usagef("apply: --keep and --wait exclude each other")
+		}
+	}
+	bounding, err := masterSet(env, "")
+	if err != nil {
+		return launch.Plan{}, err
+	}
+	var plan launch.Plan
+	switch mode {
+	case "modcap":
+		if len(command) > 0 {
+			return launch.Plan{}, usagef("apply: running a command needs --mode raw")
+		}
+		if p.has("set") {
+			return launch.Plan{}, usagef("apply: --set belongs to --mode raw; modcap mode takes tokens or --config")
+		}
+		var toks []modcap.Token
+		if len(p.pos) > 0 {
+			if toks, err = modcap.ParseTokens(p.pos); err != nil {
+				return launch.Plan{}, usagef("apply: %s", clip(err.Error()))
+			}
+		}
+		in := modcap.Input{MasterPermitted: bounding, MasterBounding: bounding, Extra: toks,
+			Login: modcap.Login{User: name, UID: uid, UIDKnown: true}}
+		if p.has("no-pam") {
+			f := false
+			in.PAM = &f
+		}
+		if path := p.get("config"); path != "" {
+			cfg, err := modcap.ReadFile(path, modcap.Options{})
+			if err != nil {
+				return launch.Plan{}, usagef("apply: %v", err)
+			}
+			in.Config = cfg
+		}
+		if uid == 0 {
+			return launch.Plan{}, usagef("apply: modcap mode emulates a non-root FTP user; pick another --uid (root sessions keep every kept capability in effect: see captune predict --root-login)")
+		}
+		pred := modcap.Predict(in)
+		if pred.Refused {
+			return launch.Plan{}, usagef("apply: the login would be refused: %s", pred.Why)
+		}
+		plan = launch.ModcapPlan(pred, uid, gid, groups, name, bounding)
+	case "raw":
+		if !p.has("set") {
+			return launch.Plan{}, usagef("apply: --mode raw needs --set (names, hex or libcap text)")
+		}
+		if len(p.pos) > 0 {
+			return launch.Plan{}, usagef("apply: raw mode takes --set, not tokens (%s)", clip(p.pos[0]))
+		}
+		set, err := capset.Parse(p.get("set"))
+		if err != nil {
+			return launch.Plan{}, usagef("apply: --set: %v", shortErr(err, p.get("set")))
+		}
+		if len(command) > 0 {
+			path, err := exec.LookPath(command[0])
+			if err != nil {
+				return launch.Plan{}, usagef("apply: cannot run %q: %v", clip(command[0]), err)
+			}
+			command = append([]string{path}, command[1:]...)
+		}
+		known := capset.Upto(capset.NamedCount)
+		if last, err := capset.LastCap(env.ProcRoot); err == nil {
+			known = capset.KnownSet(last)
+		}
+		plan = launch.RawPlan(set, uid, gid, groups, name, command, known)
+	default:
+		return launch.Plan{}, usagef("apply: unknown --mode %q (modcap or raw)", clip(mode))
+	}
+	plan.Keep = keep
+	return plan, nil
+}
+
+func indexOf(l []string, s string) int {
+	for i, x := range l {
+		if x == s {
+			return i
+		}
+	}
+	return -1
+}
+
+// confirm asks y/N on a terminal; without one it refuses.
+func confirm(env Env, msgs io.Writer) error {
+	f, ok := env.Stdin.(*os.File)
+	if !ok || !term.IsTerminal(f.Fd()) {
+		return usagef("apply: refusing to launch without confirmation: standard input is not a terminal (pass --yes)")
+	}
+	fmt.Fprint(msgs, "launch it? [y/N] ")
+	line, _ := bufio.NewReader(f).ReadString('\n')
+	if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
+		return usagef("apply: not confirmed; nothing was launched")
+	}
+	return nil
+}
+
+// ApplyText renders an apply result: intended beside actual, the probes
+// and what the daemon can and cannot do.
+func ApplyText(r launch.Result) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\ndaemon PID %d as %s, uids %d/%d/%d (real/effective/saved)\n", r.PID, r.Plan.User, r.UIDs[0], r.UIDs[1], r.UIDs[2])
+	fmt.Fprintf(&b, "%-12s %-16s  %-16s\n", "", "intended", "actual")
+	for _, row := range []struct {
+		name      string
+		want, got capset.Set
+	}{
+		{"permitted", r.Plan.Target.Permitted, r.Actual.Permitted},
+		{"effective", r.Plan.Target.Effective, r.Actual.Effective},
+		{"inheritable", r.Plan.Target.Inheritable, r.Actual.Inheritable},
+		{"bounding", r.Plan.Target.Bounding, r.Actual.Bounding},
+		{"ambient", r.Plan.Target.Ambient, r.Actual.Ambient},
+	} {
+		mark := "ok"
+		if row.want != row.got {
+			mark = "DIFFERS"
+		}
+		fmt.Fprintf(&b, "%-12s %s  %s  %s\n", row.name, row.want.Hex(), row.got.Hex(), mark)
+	}
+	if r.Match {
+		b.WriteString("read-back: match\n")
+	} else {
+		b.WriteString("read-back: differs\n")
+		for _, d := range r.Differences {
+			fmt.Fprintf(&b, "  - %s\n", d)
+		}
+	}
+	if len(r.Probes) > 0 {
+		b.WriteString("probes:\n")
+		for _, p := range r.Probes {
+			extra := ""
+			if p.Errno != "" {
+				extra = " (" + p.Errno + ")"
+			}
+			fmt.Fprintf(&b, "  %-22s %-15s %s%s\n", p.Capability, p.Result, p.Name, extra)
+		}
+		var can, cannot, latent []string
+		for _, p := range r.Probes {
+			switch p.Result {
+			case "allowed":
+				can = append(can, p.Name)
+			case "denied":
+				cannot = append(cannot, p.Name)
+			case "permitted-only":
+				latent = append(latent, p.Name)
+			}
+		}
+		if len(can) > 0 {
+			fmt.Fprintf(&b, "it can:     %s\n", strings.Join(can, "; "))
+		}
+		if len(latent) > 0 {
+			fmt.Fprintf(&b, "once raised from permitted it could: %s\n", strings.Join(latent, "; "))
+		}
+		if len(cannot) > 0 {
+			fmt.Fprintf(&b, "it cannot:  %s\n", strings.Join(cannot, "; "))
+		}
+	}
+	for _, n := range r.Plan.Notes {
+		fmt.Fprintf(&b, "note: %s\n", n)
+	}
+	return b.String()
+}

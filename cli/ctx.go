@@ -1,0 +1,5 @@
+package cli
+
+import "context"
+
+func contextBackground() context.Context { return context.Background() }
