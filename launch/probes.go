@@ -128,9 +128,11 @@ func bindLow(testdSpec) error {
 }
 
 // runProbes runs every probe on a disposable libcap launcher thread, so the
-// daemon's own sets and identity never change: first with the daemon's
-// effective set as it is, then, if that fails and the capability is
-// permitted, with just that capability raised.
+// daemon's own sets and identity never change. Each probe isolates its one
+// capability: the thread's effective set holds that capability if the
+// daemon has it in effect and nothing else (cap_dac_override would also
+// let a read through). If that fails and the capability is permitted, the
+// probe runs once more with it raised: "permitted-only".
 func runProbes(spec testdSpec) []Probe {
 	own := cap.GetProc()
 	var out []Probe
@@ -143,13 +145,14 @@ func runProbes(spec testdSpec) []Probe {
 				continue
 			}
 		}
-		err := onThread(p, spec, false)
+		inEff, _ := own.GetFlag(cap.Effective, cap.Value(p.cap))
+		err := onThread(p, spec, inEff)
 		switch {
 		case err == nil:
 			res.Result = "allowed"
 		default:
 			res.Result, res.Errno = "denied", errnoName(err)
-			if perm, _ := own.GetFlag(cap.Permitted, cap.Value(p.cap)); perm {
+			if perm, _ := own.GetFlag(cap.Permitted, cap.Value(p.cap)); perm && !inEff {
 				if onThread(p, spec, true) == nil {
 					res.Result, res.Errno = "permitted-only", ""
 				}
@@ -160,17 +163,22 @@ func runProbes(spec testdSpec) []Probe {
 	return out
 }
 
+// onThread runs a probe on a disposable thread whose effective set holds
+// only the probe's capability (when raise) or nothing.
 func onThread(p probe, spec testdSpec, raise bool) error {
 	var result error
 	_, err := cap.FuncLauncher(func(any) error {
+		c := cap.GetProc()
+		if err := c.ClearFlag(cap.Effective); err != nil {
+			return err
+		}
 		if raise {
-			c := cap.GetProc()
 			if err := c.SetFlag(cap.Effective, true, cap.Value(p.cap)); err != nil {
 				return err
 			}
-			if err := c.SetProc(); err != nil {
-				return err
-			}
+		}
+		if err := c.SetProc(); err != nil {
+			return err
 		}
 		result = p.run(spec)
 		return nil
