@@ -87,6 +87,7 @@ type Model struct {
 	scanning    bool
 	scanErr     string
 	pred        modcap.Prediction
+	apply       applyState
 	// Output is what captune prints on standard output after quitting.
 	Output string
 }
@@ -181,6 +182,10 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		m.scanning = true
 		return m, m.scanCmd()
+	case applyMsg:
+		return m.onApplyMsg(msg)
+	case stoppedMsg:
+		return m.onStopped(msg)
 	case writeMsg:
 		if msg.err != nil {
 			m.setError("write: %v", msg.err)
@@ -239,7 +244,9 @@ func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m.onOverwriteKey(msg)
 	case overlayEmit:
 		return m.onEmitKey(msg)
-	case overlayHelp, overlayExplain, overlayPrimer, overlayApply:
+	case overlayApply:
+		return m.onApplyKey(msg)
+	case overlayHelp, overlayExplain, overlayPrimer:
 		if key.Matches(msg, m.keys.Close) || msg.String() == "ctrl+c" {
 			m.overlay = overlayNone
 		}
@@ -272,6 +279,9 @@ func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case key.Matches(msg, g.Apply):
 		m.overlay = overlayApply
+		if m.apply.daemon == nil && !m.apply.running {
+			m.planApply()
+		}
 		return m, nil
 	case key.Matches(msg, g.Verify):
 		m.setError("verify on real proftpd is not available yet (it arrives with the verify issue)")

@@ -36,7 +36,7 @@ func (m Model) overlayLines(h int) []string {
 			m.styles.Dim.Render("enter quits and prints it on standard output (captune > mod_cap.conf works)."))
 	case overlayApply:
 		title = "Apply"
-		body = wrapAll(m.applyText(), w)
+		body = m.applyBody(w)
 	}
 	out := []string{"", "  " + m.styles.PanelTitle.Render(title), ""}
 	for _, b := range body {
@@ -122,20 +122,6 @@ func (m Model) explainBody(c capset.Cap, w int) []string {
 		out = append(out, wrapAll(fmt.Sprintf("PID %d (%s) holds it in: %s.", p.PID, model.Printable(p.Comm), where), w)...)
 	}
 	return out
-}
-
-func (m Model) applyText() string {
-	kept := m.tuner.Kept()
-	pred := m.pred
-	return fmt.Sprintf(`Applying would spawn captune's probe daemon (captune re-executed in a hidden
-test mode) as uid nobody (65534), shaped like a proftpd session process:
-  permitted   %s  %s
-  effective   %s  %s
-  inheritable and ambient empty, bounding unchanged (mod_cap never touches it)
-then read its /proc status back and probe what it can and cannot do.
-
-Applying is not available yet: the launcher arrives with the apply issue.
-Nothing was spawned. esc closes.`, pred.Permitted.Hex(), kept, pred.Effective.Hex(), pred.Effective)
 }
 
 // primer teaches the five sets, in captune's own words.

@@ -45,6 +45,9 @@ func Run(opts Options, out io.Writer) error {
 	if err != nil && !errors.Is(err, tea.ErrProgramKilled) {
 		return err
 	}
+	if m, ok := final.(Model); ok {
+		m.StopDaemon()
+	}
 	if m, ok := final.(Model); ok && m.Output != "" {
 		_, err := io.WriteString(out, m.Output)
 		return err

@@ -90,6 +90,9 @@ func (m Model) titleBar() string {
 	for _, n := range snap.Notes() {
 		flags = append(flags, n)
 	}
+	if pid := m.DaemonPID(); pid != 0 {
+		flags = append(flags, fmt.Sprintf("test daemon %d running (a shows it, k there stops it)", pid))
+	}
 	if m.scanErr != "" {
 		flags = append(flags, "scan failed: "+m.scanErr)
 	}
@@ -164,6 +167,10 @@ func (m Model) procLines(l layout) []string {
 			cmd = r.Prefix + "[" + roleWord(r.Proc.Role) + "] " + model.Printable(model.Command(r.Proc))
 		}
 		caps := model.CapText(r.Proc, known)
+		daemon := r.Proc.PID == m.DaemonPID()
+		if daemon {
+			cmd = r.Prefix + "◆ test daemon " + model.Printable(model.Command(r.Proc))
+		}
 		if r.Gone {
 			caps = "✗ gone (exited)"
 		}
@@ -173,6 +180,8 @@ func (m Model) procLines(l layout) []string {
 			line = m.styles.RowGone.Render(fit(line, w))
 		case sel && m.focus == paneProcs:
 			line = m.styles.RowSelected.Render(fit(line, w))
+		case daemon:
+			line = m.styles.Accent.Bold(true).Render(fit(line, w))
 		case sel:
 			line = m.styles.Bold.Render(fit(line, w))
 		default:

@@ -1,0 +1,220 @@
+package ui
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	tea "charm.land/bubbletea/v2"
+
+	"captune/capset"
+	"captune/launch"
+	"captune/model"
+)
+
+// applyState is the apply overlay's state: the plan waiting for
+// confirmation, a launch in flight, or the running daemon and its result.
+type applyState struct {
+	plan     launch.Plan
+	refusal  string
+	running  bool
+	daemon   *launch.Daemon
+	result   *launch.Result
+	err      string
+	stopping bool
+}
+
+type applyMsg struct {
+	daemon *launch.Daemon
+	result launch.Result
+	err    error
+}
+
+type stoppedMsg struct{ pid int }
+
+// planApply builds the plan for the tuned set: modcap mode emulates a
+// session for the tuned block, the other targets use raw mode.
+func (m *Model) planApply() {
+	st := &m.apply
+	st.refusal, st.err = "", ""
+	uid, gid, groups, name, err := launch.Identity("nobody")
+	if err != nil {
+		st.refusal = err.Error()
+		return
+	}
+	if m.tuner.Target() == model.TargetModcap {
+		st.plan = launch.ModcapPlan(m.pred, uid, gid, groups, name, m.opts.Master)
+	} else {
+		known := capset.KnownSet(m.lastCap())
+		st.plan = launch.RawPlan(m.tuner.Kept(), uid, gid, groups, name, nil, known)
+	}
+	if m.opts.Scanner == nil {
+		st.refusal = "no process scanner: applying needs the live system"
+		return
+	}
+	self, err := m.opts.Scanner.Process(os.Getpid())
+	if err != nil {
+		st.refusal = "cannot read captune's own state: " + err.Error()
+		return
+	}
+	if err := st.plan.Check(self); err != nil {
+		st.refusal = err.Error()
+	}
+}
+
+func (m Model) launchCmd() tea.Cmd {
+	plan, sc := m.apply.plan, m.opts.Scanner
+	return func() tea.Msg {
+		d, err := launch.Start(plan, launch.Options{})
+		if err != nil {
+			return applyMsg{err: err}
+		}
+		res, err := launch.ReadBack(sc, d, plan)
+		return applyMsg{daemon: d, result: res, err: err}
+	}
+}
+
+func stopCmd(d *launch.Daemon) tea.Cmd {
+	return func() tea.Msg {
+		d.Stop()
+		return stoppedMsg{pid: d.PID}
+	}
+}
+
+// onApplyKey handles keys in the apply overlay: y/enter launches after the
+// preview, k stops the daemon, esc closes (the daemon keeps running until
+// k or until captune exits).
+func (m Model) onApplyKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	st := &m.apply
+	switch msg.String() {
+	case "esc", "q":
+		m.overlay = overlayNone
+		return m, nil
+	case "ctrl+c":
+		return m, tea.Quit
+	case "y", "enter":
+		if st.daemon == nil && !st.running && st.refusal == "" {
+			st.running = true
+			m.setStatus("launching the probe daemon…")
+			return m, m.launchCmd()
+		}
+	case "k":
+		if st.daemon != nil && !st.stopping {
+			st.stopping = true
+			return m, stopCmd(st.daemon)
+		}
+	}
+	return m, nil
+}
+
+func (m Model) onApplyMsg(msg applyMsg) (tea.Model, tea.Cmd) {
+	st := &m.apply
+	st.running = false
+	if msg.err != nil {
+		st.err = msg.err.Error()
+		if msg.daemon != nil {
+			return m, stopCmd(msg.daemon)
+		}
+		m.setError("apply failed: %v", msg.err)
+		return m, nil
+	}
+	st.daemon, st.result = msg.daemon, &msg.result
+	if msg.result.Match {
+		m.setStatus("daemon %d runs with the intended sets (read-back: match); k stops it", msg.result.PID)
+	} else {
+		m.setError("daemon %d differs from the plan: %s", msg.result.PID, strings.Join(msg.result.Differences, "; "))
+	}
+	return m, m.scanCmd()
+}
+
+func (m Model) onStopped(msg stoppedMsg) (tea.Model, tea.Cmd) {
+	m.apply = applyState{}
+	m.setStatus("daemon %d stopped", msg.pid)
+	return m, nil
+}
+
+// DaemonPID is the running test daemon's PID, or 0.
+func (m Model) DaemonPID() int {
+	if m.apply.daemon == nil {
+		return 0
+	}
+	return m.apply.daemon.PID
+}
+
+// StopDaemon stops a running test daemon (captune calls it on exit).
+func (m Model) StopDaemon() {
+	if m.apply.daemon != nil {
+		m.apply.daemon.Stop()
+	}
+}
+
+func (m Model) applyBody(w int) []string {
+	st := m.apply
+	var out []string
+	switch {
+	case st.result != nil:
+		out = append(out, strings.Split(strings.TrimRight(resultText(*st.result), "\n"), "\n")...)
+		out = append(out, "", m.styles.Dim.Render("k stops the daemon · esc closes this view (the daemon keeps running until k or quit)"))
+	case st.running:
+		out = append(out, "launching…")
+	default:
+		for _, ln := range strings.Split(strings.TrimRight(st.plan.Preview(), "\n"), "\n") {
+			out = append(out, wrapLines(ln, w)...)
+		}
+		out = append(out, "")
+		switch {
+		case st.refusal != "":
+			out = append(out, wrapAll(m.styles.StatusError.Render("cannot apply: ")+st.refusal, w)...)
+		case st.err != "":
+			out = append(out, wrapAll(m.styles.StatusError.Render("launch failed: ")+st.err, w)...)
+		default:
+			out = append(out, m.styles.Bold.Render("launch it? y/enter launches · esc cancels"))
+		}
+	}
+	return out
+}
+
+// resultText is the apply result: intended beside actual, and the probes.
+func resultText(r launch.Result) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "daemon PID %d as %s, uids %d/%d/%d\n", r.PID, r.Plan.User, r.UIDs[0], r.UIDs[1], r.UIDs[2])
+	fmt.Fprintf(&b, "%-12s %-16s  %-16s\n", "", "intended", "actual")
+	for _, row := range []struct {
+		name      string
+		want, got capset.Set
+	}{
+		{"permitted", r.Plan.Target.Permitted, r.Actual.Permitted},
+		{"effective", r.Plan.Target.Effective, r.Actual.Effective},
+		{"inheritable", r.Plan.Target.Inheritable, r.Actual.Inheritable},
+		{"bounding", r.Plan.Target.Bounding, r.Actual.Bounding},
+		{"ambient", r.Plan.Target.Ambient, r.Actual.Ambient},
+	} {
+		mark := "✓ same"
+		if row.want != row.got {
+			mark = "✗ differs"
+		}
+		fmt.Fprintf(&b, "%-12s %s  %s  %s\n", row.name, row.want.Hex(), row.got.Hex(), mark)
+	}
+	if r.Match {
+		b.WriteString("read-back: match\n")
+	} else {
+		for _, d := range r.Differences {
+			fmt.Fprintf(&b, "✗ %s\n", d)
+		}
+	}
+	if len(r.Probes) > 0 {
+		b.WriteString("\nwhat the daemon can do:\n")
+		for _, p := range r.Probes {
+			sym := map[string]string{"allowed": "✓", "denied": "✗", "permitted-only": "~", "not-testable": "?"}[p.Result]
+			extra := ""
+			if p.Errno != "" {
+				extra = " (" + p.Errno + ")"
+			}
+			fmt.Fprintf(&b, "%s %-21s %-15s %s%s\n", sym, p.Capability, p.Result, p.Name, extra)
+		}
+	}
+	for _, n := range r.Plan.Notes {
+		fmt.Fprintf(&b, "note: %s\n", n)
+	}
+	return b.String()
+}
