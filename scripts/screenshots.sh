@@ -91,4 +91,10 @@ keys Escape
 keys P
 shoot primer
 keys Escape
+keys a
+keys y
+sleep 1.5
+shoot apply
+keys k
+keys Escape
 keys q

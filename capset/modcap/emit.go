@@ -169,10 +169,17 @@ func problems(want capset.Set, pam bool) []Problem {
 		}
 	}
 	if want.Has(capset.AuditWrite) {
+		// Judge AUDIT_WRITE against the rest of the set as the other
+		// reasons fix it (as Nearest does), so that an unrelated problem
+		// such as CAP_SYS_ADMIN does not make it one too.
+		rest := (want & Expressible).With(capset.NetBindService).Without(capset.AuditWrite)
+		if rest.Has(capset.Setuid) || rest.Has(capset.Setgid) {
+			rest = rest.With(capset.Setuid).With(capset.Setgid)
+		}
 		switch {
 		case !pam:
 			out = append(out, Problem{capset.AuditWrite, "CAP_AUDIT_WRITE is kept only when mod_auth_pam is loaded"})
-		case want.Without(capset.AuditWrite) != DefaultKept(false):
+		case rest != DefaultKept(false):
 			out = append(out, Problem{capset.AuditWrite, "CAP_AUDIT_WRITE is kept only without a CapabilitiesSet line, i.e. only with the default set"})
 		}
 	}
