@@ -123,6 +123,14 @@ func (m Model) helpLine() string {
 		return m.path.View() + m.styles.Help.Render("   enter write · esc back")
 	case m.overlay == overlayOverwrite:
 		return m.styles.StatusError.Render(fmt.Sprintf("%s exists: overwrite? y/N", m.path.Value()))
+	case m.overlay == overlayApply:
+		switch {
+		case m.apply.daemon != nil:
+			return m.styles.Help.Render("k stop the daemon • esc close (the daemon keeps running)")
+		case m.apply.refusal == "" && !m.apply.running:
+			return m.styles.Help.Render("y/enter launch • esc cancel")
+		}
+		return h.ShortHelpView([]keyBinding{m.keys.Close})
 	case m.overlay != overlayNone:
 		return h.ShortHelpView([]keyBinding{m.keys.Close})
 	case m.focus == paneGrid:
