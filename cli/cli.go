@@ -56,6 +56,7 @@ func commands() []command {
 		{"explain", "explain capabilities: what each allows, its risk, what mod_cap does", runExplain},
 		{"emit", "print the mod_cap directive block (or systemd/docker/capsh lines) for a set", runEmit},
 		{"predict", "predict a proftpd session process's capabilities and uids", runPredict},
+		{"verify", "run the directives on a throwaway proftpd and compare its session with predict", runVerify},
 		{"apply", "apply a set to a test-spawned daemon, read it back and probe what it can do", runApply},
 	}
 }

@@ -19,6 +19,7 @@ var psFlags = []flagSpec{
 	{name: "filter", value: true, arg: "TEXT", help: "case-insensitive match on user, command and capability names; a number matches that PID"},
 	{name: "all", help: "include kernel threads"},
 	{name: "proc", value: true, arg: "DIR", help: "proc mount to read (default /proc)"},
+	{name: "proftpd-config", value: true, arg: "FILE", help: "configuration to compare proftpd sessions with (default: the master's -c argument, else " + defaultProftpdConfig + ")"},
 	{name: "help", help: "show this help"},
 }
 
@@ -32,7 +33,16 @@ except cap_sys_resource; "=" means none), followed by markers:
   userns   the process lives in a child user namespace
   fcaps    its executable carries file capabilities
 Processes holding nothing are listed too; kernel threads only with --all.
-With PIDs, shows just those, with all five sets by name (like getpcaps).`
+With PIDs, shows just those, with all five sets by name (like getpcaps).
+
+Drift: each logged-in proftpd session (role proftpd-session) is compared with
+what the configuration predicts for its user and its master's permitted set
+(as captune predict does); a difference is drift (JSON key "drift", null when
+none), e.g. a configuration changed since the master started. Pre-login
+children are never drift. Without --proftpd-config the configuration is the
+master's -c argument, else ` + defaultProftpdConfig + `, and only for this
+machine's /proc.
+exit codes: 0, or 1 when drift is found; 2 bad input.`
 
 func runPs(env Env, args []string) error {
 	p, err := parseArgs("ps", args, psFlags)
@@ -40,7 +50,7 @@ func runPs(env Env, args []string) error {
 		return err
 	}
 	if p.has("help") {
-		fmt.Fprint(env.Stdout, helpText("ps", "[PID...] [--json] [--tree] [--threads] [--filter TEXT] [--all] [--proc DIR]", psAbout, psFlags,
+		fmt.Fprint(env.Stdout, helpText("ps", "[PID...] [--json] [--tree] [--threads] [--filter TEXT] [--all] [--proc DIR] [--proftpd-config FILE]", psAbout, psFlags,
 			"  captune ps --filter net_raw\n  captune ps --tree --filter proftpd\n  captune ps 1 $$\n  captune ps --json | jq '.[] | select(.ambient != \"0000000000000000\")'\n"))
 		return nil
 	}
@@ -69,11 +79,18 @@ func runPs(env Env, args []string) error {
 	}
 	known := capset.KnownSet(snap.LastCap)
 	if len(pids) > 0 {
-		return psDetail(env, snap, pids, known, p.has("json"))
+		return psDetail(env, snap, pids, known, p.has("json"), root, p.get("proftpd-config"))
 	}
 	procs := psSelect(snap.Procs, p.get("filter"), p.has("all"))
+	drift, err := psDrift(env, root, p.get("proftpd-config"), snap.Procs, procs)
+	if err != nil {
+		return err
+	}
 	if p.has("json") {
-		return writeJSON(env, psJSONList(procs))
+		if err := writeJSON(env, psJSONList(procs, drift)); err != nil {
+			return err
+		}
+		return driftExit(drift)
 	}
 	var b strings.Builder
 	if p.has("tree") {
@@ -81,8 +98,19 @@ func runPs(env Env, args []string) error {
 	} else {
 		psTable(&b, procs, known, p.has("threads"))
 	}
-	_, err = fmt.Fprint(env.Stdout, b.String())
-	return err
+	b.WriteString(driftText(procs, drift))
+	if _, err = fmt.Fprint(env.Stdout, b.String()); err != nil {
+		return err
+	}
+	return driftExit(drift)
+}
+
+// driftExit is exit 1 when a proftpd session drifted.
+func driftExit(drift map[int]*driftJSON) error {
+	if len(drift) == 0 {
+		return nil
+	}
+	return fail(ExitDiffer, "ps: %d proftpd session(s) differ from what their configuration predicts (drift)", len(drift))
 }
 
 // psSelect applies --filter and --all.
@@ -216,6 +244,7 @@ type procJSON struct {
 	FTPHost      string       `json:"ftp_host,omitempty"`
 	FTPState     string       `json:"ftp_state,omitempty"`
 	Threads      []threadJSON `json:"threads"`
+	Drift        *driftJSON   `json:"drift"`
 }
 
 func setsOf(s procscan.Sets) setsJSON {
@@ -241,16 +270,17 @@ func psJSON(pr procscan.Process) procJSON {
 	}
 }
 
-func psJSONList(procs []procscan.Process) []procJSON {
+func psJSONList(procs []procscan.Process, drift map[int]*driftJSON) []procJSON {
 	out := make([]procJSON, len(procs))
 	for i, pr := range procs {
 		out[i] = psJSON(pr)
+		out[i].Drift = drift[pr.PID]
 	}
 	return out
 }
 
 // psDetail prints the named processes with all five sets, like getpcaps.
-func psDetail(env Env, snap procscan.Snapshot, pids []int, known capset.Set, asJSON bool) error {
+func psDetail(env Env, snap procscan.Snapshot, pids []int, known capset.Set, asJSON bool, root, config string) error {
 	byPID := map[int]procscan.Process{}
 	for _, p := range snap.Procs {
 		byPID[p.PID] = p
@@ -264,8 +294,12 @@ func psDetail(env Env, snap procscan.Snapshot, pids []int, known capset.Set, asJ
 			missing = append(missing, strconv.Itoa(pid))
 		}
 	}
+	drift, err := psDrift(env, root, config, snap.Procs, found)
+	if err != nil {
+		return err
+	}
 	if asJSON {
-		if err := writeJSON(env, psJSONList(found)); err != nil {
+		if err := writeJSON(env, psJSONList(found, drift)); err != nil {
 			return err
 		}
 	} else {
@@ -276,12 +310,13 @@ func psDetail(env Env, snap procscan.Snapshot, pids []int, known capset.Set, asJ
 			}
 			DetailText(&b, p, known)
 		}
+		b.WriteString(driftText(found, drift))
 		fmt.Fprint(env.Stdout, b.String())
 	}
 	if len(missing) > 0 {
 		return usagef("ps: no such process (or not visible): %s", strings.Join(missing, ", "))
 	}
-	return nil
+	return driftExit(drift)
 }
 
 // DetailText writes one process in full, with every set by name.

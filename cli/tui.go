@@ -1,13 +1,17 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"time"
 
+	"captune/capset"
 	"captune/capset/modcap"
+	"captune/launch/proftpd"
 	"captune/procscan"
 	"captune/ui"
 )
@@ -50,6 +54,8 @@ func runTUI(env Env, args []string) error {
 	if err != nil {
 		return usagef("%v", err)
 	}
+	sc.KeepOpen()
+	defer sc.Close()
 	opts.Scanner = sc
 	master, err := masterSet(env, "")
 	if err != nil {
@@ -63,11 +69,62 @@ func runTUI(env Env, args []string) error {
 		}
 		opts.Tokens, opts.ConfigNote = toks, note
 	}
+	verify, finish := tuiVerify(env)
+	opts.Verify = verify
 	err = ui.Run(opts, env.Stdout)
+	finish()
 	if errors.Is(err, ui.ErrNoTTY) {
 		return usagef("the interactive view needs a terminal (%v); for scripts use captune ps", err)
 	}
 	return err
+}
+
+// tuiVerify gives the tuner its v key: the tuned block on a throwaway
+// proftpd, as captune verify runs it. finish cancels runs still in flight
+// when the tuner quits and waits until they have stopped proftpd and
+// removed their files.
+func tuiVerify(env Env) (verify ui.VerifyFunc, finish func()) {
+	base, cancel := context.WithCancel(context.Background())
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	closed := false
+	verify = func(ctx context.Context, tokens []modcap.Token) (ui.VerifyResult, error) {
+		mu.Lock()
+		if closed {
+			mu.Unlock()
+			return ui.VerifyResult{}, context.Canceled
+		}
+		wg.Add(1)
+		mu.Unlock()
+		defer wg.Done()
+		ctx, stop := context.WithCancel(ctx)
+		defer stop()
+		defer context.AfterFunc(base, stop)()
+		block := modcap.Block{Tokens: tokens, Engine: true}.String()
+		rep, err := proftpd.Verify(ctx, proftpd.Spec{Directives: block, ProcRoot: env.ProcRoot})
+		if err != nil {
+			return ui.VerifyResult{}, err
+		}
+		sets := func(refused bool, p, e, i, a, b capset.Set, u [3]uint32) ui.VerifySets {
+			return ui.VerifySets{Refused: refused, Permitted: p, Effective: e, Inheritable: i, Ambient: a, Bounding: b, UIDs: u}
+		}
+		pr, ob := rep.Predicted, rep.Observed
+		return ui.VerifyResult{
+			Version: rep.Version, Directives: rep.Directives,
+			Predicted:   sets(pr.Refused, pr.Permitted, pr.Effective, pr.Inheritable, pr.Ambient, pr.Bounding, pr.UIDs),
+			Observed:    sets(ob.Refused, ob.Permitted, ob.Effective, ob.Inheritable, ob.Ambient, ob.Bounding, ob.UIDs),
+			Match:       rep.Match,
+			Differences: rep.Differences,
+		}, nil
+	}
+	finish = func() {
+		mu.Lock()
+		closed = true
+		mu.Unlock()
+		cancel()
+		wg.Wait()
+	}
+	return verify, finish
 }
 
 // configTokens reads the CapabilitiesSet tokens the main server of a

@@ -122,6 +122,7 @@ type Scanner struct {
 	Workers int
 	// FileCaps enables reading executables' file capabilities.
 	FileCaps bool
+	keep     *keepCache
 }
 
 // New returns a scanner of the proc mount at root ("/proc" on a live system).
@@ -167,6 +168,15 @@ func (s *Scanner) Snapshot() (Snapshot, error) {
 	if workers > len(pids) {
 		workers = max(1, len(pids))
 	}
+	var kept []*keptProc
+	if s.keep != nil {
+		kept = s.keep.entries(pids)
+		defer s.keep.sweep()
+	}
+	gen := uint64(0)
+	if s.keep != nil {
+		gen = s.keep.gen
+	}
 	results := make([]Process, len(pids))
 	ok := make([]bool, len(pids))
 	denied := make([]bool, len(pids))
@@ -182,7 +192,11 @@ func (s *Scanner) Snapshot() (Snapshot, error) {
 			defer wg.Done()
 			r := newProcReader(s, initNS)
 			for i := lo; i < hi; i++ {
-				p, err := r.read(pids[i])
+				var k *keptProc
+				if kept != nil {
+					k = kept[i]
+				}
+				p, err := r.readWith(pids[i], k, gen)
 				switch {
 				case err == nil:
 					results[i], ok[i] = p, true
@@ -292,9 +306,18 @@ func classify(err error) error {
 	return err
 }
 
-func (r *procReader) read(pid int) (Process, error) {
+func (r *procReader) read(pid int) (Process, error) { return r.readWith(pid, nil, 0) }
+
+// readWith reads one process, through its kept descriptors when k is set.
+func (r *procReader) readWith(pid int, k *keptProc, gen uint64) (Process, error) {
 	dir := r.s.root + "/" + strconv.Itoa(pid)
-	b, err := r.readFile(dir+"/status", true)
+	var b []byte
+	var err error
+	if k != nil {
+		b, err = r.readKept(&k.status, dir+"/status")
+	} else {
+		b, err = r.readFile(dir+"/status", true)
+	}
 	if err != nil {
 		return Process{}, classify(err)
 	}
@@ -316,16 +339,28 @@ func (r *procReader) read(pid int) (Process, error) {
 	default:
 		p.KernelThread = pid == 2 || st.ppid == 2
 	}
-	if cl, err := r.readFile(dir+"/cmdline", false); err == nil && len(cl) > 0 {
+	var cl []byte
+	if k != nil {
+		cl, err = r.readKept(&k.cmdline, dir+"/cmdline")
+	} else {
+		cl, err = r.readFile(dir+"/cmdline", false)
+	}
+	if err == nil && len(cl) > 0 {
 		p.Cmdline = splitCmdline(cl)
 	}
-	if !p.KernelThread {
+	if k != nil && sameCmd(k, p.Comm, p.Cmdline) && (uint64(pid)+gen)%recheckEvery != 0 {
+		p.FileCaps, p.UserNSChild = k.fileCaps, k.userNS
+	} else if !p.KernelThread {
 		if ns, err := os.Readlink(dir + "/ns/user"); err == nil && r.initNS != "" {
 			child := ns != r.initNS
 			p.UserNSChild = &child
 		}
 		if r.s.FileCaps {
 			p.FileCaps = fileCaps(dir + "/exe")
+		}
+		if k != nil {
+			k.comm, k.cmd, k.checked = p.Comm, strings.Join(p.Cmdline, "\x00"), true
+			k.fileCaps, k.userNS = p.FileCaps, p.UserNSChild
 		}
 	}
 	if st.threads > 1 {

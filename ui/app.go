@@ -39,6 +39,9 @@ type Options struct {
 	ConfigNote string
 	// User is the user for the capsh target.
 	User string
+	// Verify runs the tuned block on a throwaway proftpd (the v key); nil
+	// says verify is not available.
+	Verify VerifyFunc
 }
 
 type pane int
@@ -59,6 +62,7 @@ const (
 	overlayApply
 	overlayWrite
 	overlayOverwrite
+	overlayVerify
 )
 
 // Model is the root model.
@@ -88,6 +92,7 @@ type Model struct {
 	scanErr     string
 	pred        modcap.Prediction
 	apply       applyState
+	verify      verifyState
 	// Output is what captune prints on standard output after quitting.
 	Output string
 }
@@ -186,6 +191,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m.onApplyMsg(msg)
 	case stoppedMsg:
 		return m.onStopped(msg)
+	case verifyMsg:
+		return m.onVerifyMsg(msg)
 	case writeMsg:
 		if msg.err != nil {
 			m.setError("write: %v", msg.err)
@@ -246,7 +253,7 @@ func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m.onEmitKey(msg)
 	case overlayApply:
 		return m.onApplyKey(msg)
-	case overlayHelp, overlayExplain, overlayPrimer:
+	case overlayHelp, overlayExplain, overlayPrimer, overlayVerify:
 		if key.Matches(msg, m.keys.Close) || msg.String() == "ctrl+c" {
 			m.overlay = overlayNone
 		}
@@ -284,8 +291,7 @@ func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		}
 		return m, nil
 	case key.Matches(msg, g.Verify):
-		m.setError("verify on real proftpd is not available yet (it arrives with the verify issue)")
-		return m, nil
+		return m.startVerify()
 	case key.Matches(msg, g.Primer):
 		m.overlay = overlayPrimer
 		return m, nil

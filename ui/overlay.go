@@ -34,6 +34,9 @@ func (m Model) overlayLines(h int) []string {
 		body = strings.Split(strings.TrimRight(m.tuner.Output(m.opts.User), "\n"), "\n")
 		body = append(body, "", m.styles.Dim.Render("c sends it to the terminal's clipboard (OSC 52), w writes it to a file,"),
 			m.styles.Dim.Render("enter quits and prints it on standard output (captune > mod_cap.conf works)."))
+	case overlayVerify:
+		title = "Verify on a real proftpd"
+		body = m.verifyBody(w)
 	case overlayApply:
 		title = "Apply"
 		body = m.applyBody(w)

@@ -28,7 +28,9 @@ func Run(opts Options, out io.Writer) error {
 	if !term.IsTerminal(tty.Fd()) {
 		return fmt.Errorf("%w: /dev/tty is not a terminal", ErrNoTTY)
 	}
-	p := tea.NewProgram(New(opts), tea.WithInput(tty), tea.WithOutput(tty))
+	// 30 frames a second is smooth for a table and halves the idle
+	// wake-ups of the default 60.
+	p := tea.NewProgram(New(opts), tea.WithInput(tty), tea.WithOutput(tty), tea.WithFPS(30))
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)

@@ -1,0 +1,123 @@
+package ui
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"captune/capset"
+	"captune/capset/modcap"
+	"captune/launch/proftpd"
+)
+
+func TestVerifyKeyWithoutVerify(t *testing.T) {
+	m := newTest(t, 120, 40)
+	next, cmd := m.Update(keyMsg("v"))
+	m = next.(Model)
+	if cmd != nil || !m.statusErr || !strings.Contains(m.status, "verify is not available") {
+		t.Errorf("status %q (error %v), cmd %v", m.status, m.statusErr, cmd != nil)
+	}
+}
+
+func TestVerifyKeyRunsTheTunedBlock(t *testing.T) {
+	var got []modcap.Token
+	fake := func(ctx context.Context, tokens []modcap.Token) (VerifyResult, error) {
+		got = tokens
+		s := VerifySets{Permitted: 0x4c9, Bounding: full, UIDs: [3]uint32{64123, 64123, 64123}}
+		return VerifyResult{Version: "1.3.8", Directives: "CapabilitiesSet +CAP_FOWNER\n", Predicted: s, Observed: s, Match: true}, nil
+	}
+	m := New(Options{Master: full, PAM: true, Verify: fake})
+	m = send(m, tea.WindowSizeMsg{Width: 120, Height: 40})
+	m = send(m, scanMsg{snap: fixtureSnapshot()})
+	m = press(m, "tab", "down", "down", "down", "space") // +CAP_FOWNER
+	next, cmd := m.Update(keyMsg("v"))
+	m = next.(Model)
+	if cmd == nil || !m.verify.running || !strings.Contains(m.status, "verifying") {
+		t.Fatalf("no run started: status %q", m.status)
+	}
+	// A second v while the run is in flight starts nothing.
+	if _, again := m.Update(keyMsg("v")); again != nil {
+		t.Error("a second run started")
+	}
+	m = run(m, cmd)
+	if len(got) != 1 || got[0].String() != "+CAP_FOWNER" {
+		t.Errorf("tokens %v", got)
+	}
+	if m.verify.running || m.overlay != overlayVerify || m.statusErr || !strings.Contains(m.status, "verify: match") || !strings.Contains(m.status, "CapPrm 00000000000004c9") {
+		t.Fatalf("status %q (error %v), overlay %d", m.status, m.statusErr, m.overlay)
+	}
+	sc := screen(m)
+	for _, want := range []string{"Verify on a real proftpd", "CapabilitiesSet +CAP_FOWNER", "predicted", "observed", "CapPrm:  00000000000004c9   00000000000004c9", "match: proftpd did what captune predicts"} {
+		if !strings.Contains(sc, want) {
+			t.Errorf("overlay lacks %q:\n%s", want, sc)
+		}
+	}
+	m = press(m, "esc")
+	if m.overlay != overlayNone {
+		t.Error("esc did not close the overlay")
+	}
+}
+
+func TestVerifyKeyShowsDifferencesAndErrors(t *testing.T) {
+	differ := func(ctx context.Context, tokens []modcap.Token) (VerifyResult, error) {
+		return VerifyResult{Version: "1.3.8", Predicted: VerifySets{Permitted: 0x200004c1}, Observed: VerifySets{Permitted: 0x200004c1, Effective: 0x200004c1},
+			Differences: []string{"CapEff: predicted 0000000000000000, observed 00000000200004c1"}}, nil
+	}
+	m := New(Options{Master: full, PAM: true, Verify: differ})
+	m = send(m, tea.WindowSizeMsg{Width: 120, Height: 40})
+	next, cmd := m.Update(keyMsg("v"))
+	m = run(next.(Model), cmd)
+	if !m.statusErr || !strings.Contains(m.status, "DIFFERS") || !strings.Contains(screen(m), "- CapEff: predicted 0000000000000000, observed 00000000200004c1") {
+		t.Errorf("status %q\n%s", m.status, screen(m))
+	}
+	for _, e := range []error{proftpd.ErrNotRoot, proftpd.ErrNotInstalled} {
+		fails := func(ctx context.Context, tokens []modcap.Token) (VerifyResult, error) { return VerifyResult{}, e }
+		m := New(Options{Master: full, PAM: true, Verify: fails})
+		next, cmd := m.Update(keyMsg("v"))
+		m = run(next.(Model), cmd)
+		if !m.statusErr || !strings.Contains(m.status, e.Error()) || m.overlay != overlayNone {
+			t.Errorf("status %q, overlay %d", m.status, m.overlay)
+		}
+	}
+}
+
+// TestVerifyKeyE2E runs the tuned block on a real proftpd.
+func TestVerifyKeyE2E(t *testing.T) {
+	_, err := proftpd.FindBinary("")
+	if err != nil || os.Geteuid() != 0 {
+		if os.Getenv("CAPTUNE_E2E") != "" {
+			t.Fatalf("verify needs proftpd and root (%v, euid %d), and CAPTUNE_E2E is set", err, os.Geteuid())
+		}
+		t.Skip("verify needs proftpd and root; set CAPTUNE_E2E=1 to make this a failure")
+	}
+	real := func(ctx context.Context, tokens []modcap.Token) (VerifyResult, error) {
+		rep, err := proftpd.Verify(ctx, proftpd.Spec{Directives: modcap.Block{Tokens: tokens, Engine: true}.String()})
+		if err != nil {
+			return VerifyResult{}, err
+		}
+		p, o := rep.Predicted, rep.Observed
+		return VerifyResult{Version: rep.Version, Directives: rep.Directives, Match: rep.Match, Differences: rep.Differences,
+			Predicted: VerifySets{Permitted: p.Permitted, Effective: p.Effective, Inheritable: p.Inheritable, Ambient: p.Ambient, Bounding: p.Bounding, UIDs: p.UIDs},
+			Observed:  VerifySets{Permitted: o.Permitted, Effective: o.Effective, Inheritable: o.Inheritable, Ambient: o.Ambient, Bounding: o.Bounding, UIDs: o.UIDs}}, nil
+	}
+	m := New(Options{Master: full, PAM: true, Verify: real, Refresh: time.Hour})
+	m = send(m, tea.WindowSizeMsg{Width: 120, Height: 40})
+	m = press(m, "tab") // the grid, so that space toggles
+	for _, c := range []capset.Cap{capset.Chown, capset.Setuid} {
+		m.gridCursor = int(c)
+		m = press(m, "space") // -CAP_CHOWN, -CAP_SETUID
+	}
+	next, cmd := m.Update(keyMsg("v"))
+	m = run(next.(Model), cmd)
+	r := m.verify.result
+	if r == nil || !r.Match || r.Observed.Permitted != 0x400 || r.Observed.Effective != 0x400 {
+		t.Fatalf("status %q, result %+v", m.status, r)
+	}
+	if !strings.Contains(r.Directives, "CapabilitiesSet -CAP_CHOWN -CAP_SETUID") {
+		t.Errorf("directives %q", r.Directives)
+	}
+}
