@@ -284,7 +284,10 @@ func (m Model) selected() (model.Row, bool) { return m.list.Selected() }
 // gridLines draws one row per capability the kernel knows.
 func (m Model) gridLines(l layout) []string {
 	st := m.styles
-	hdr := fmt.Sprintf("  %-18s %s %s %s %s %s │ %s %s", "CAPABILITY", "Inh", "Prm", "Eff", "Bnd", "Amb", "mod", "tun")
+	// The name column gives way first on narrow terminals, so the set,
+	// mod_cap and tuned columns stay visible down to 40 columns.
+	nameW := max(6, min(18, l.gridWidth-32))
+	hdr := fmt.Sprintf("  %-*s %s %s %s %s %s │ %s %s", nameW, clipTo("CAPABILITY", nameW), "Inh", "Prm", "Eff", "Bnd", "Amb", "mod", "tun")
 	style := st.Header
 	if m.focus == paneGrid {
 		style = style.Foreground(st.Accent.GetForeground())
@@ -304,7 +307,7 @@ func (m Model) gridLines(l layout) []string {
 		}
 		name := strings.TrimPrefix(c.String(), "cap_")
 		var b strings.Builder
-		b.WriteString(mark + " " + padTo(clipTo(name, 18), 18) + " ")
+		b.WriteString(mark + " " + padTo(clipTo(name, nameW), nameW) + " ")
 		sets := []capset.Set{}
 		if haveProc && !row.Gone {
 			p := row.Proc.Sets
