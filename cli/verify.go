@@ -38,7 +38,7 @@ or nothing (proftpd's defaults).
 captune writes them with a server of its own into a private temporary folder:
 loopback 127.0.0.1 on a free port, its own pid and scoreboard files, no logs,
 and a virtual login user in an AuthUserFile (no system account is created or
-changed). It starts proftpd -n, logs in over FTP, reads the session's
+changed; /etc/ftpusers is not consulted). It starts proftpd -n, logs in over FTP, reads the session's
 /proc/PID/status, quits, stops proftpd and removes the folder, also on errors
 and on SIGINT/SIGTERM (exit 130).
 

@@ -228,7 +228,7 @@ func TestVerifyE2E(t *testing.T) {
 // every user may read, for runs as another user.
 func buildCaptune(t *testing.T) string {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "captune-bin-")
+	dir, err := os.MkdirTemp("", "captune-verify-bin-")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -108,7 +108,9 @@ func TokenDirectives(tokens []modcap.Token) string {
 
 // baseConfig is the throwaway server's own configuration: loopback only,
 // every file in the private folder, no logs outside it, and the virtual
-// user from AuthUserFile. The directives under test follow it.
+// user from AuthUserFile (/etc/ftpusers is not consulted, so root and
+// system users such as nobody can be tested too). The directives under
+// test follow it.
 func baseConfig(private string, port int, group string) string {
 	f := func(name string) string { return quoteArg(filepath.Join(private, name)) }
 	return strings.Join([]string{
@@ -133,6 +135,7 @@ func baseConfig(private string, port int, group string) string {
 		"AuthGroupFile " + f("group"),
 		"AuthOrder mod_auth_file.c",
 		"RequireValidShell off",
+		"UseFtpUsers off",
 		"# the directives under test",
 		"",
 	}, "\n")

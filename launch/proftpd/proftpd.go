@@ -1,0 +1,612 @@
+// Package proftpd runs a throwaway proftpd: it writes a configuration and
+// a virtual user into a private temporary folder, starts proftpd in the
+// foreground on a free loopback port, logs in with a small FTP client,
+// reads the session process's /proc status, then stops the server and
+// removes every file, also when the run fails or is cancelled.
+//
+// It is part of launch/, the only code in captune that changes the
+// system. It needs root (proftpd switches to the login user only when
+// started as root) and never creates or changes a system account: the
+// login user lives in the run's own AuthUserFile.
+package proftpd
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"captune/procscan"
+)
+
+// ErrNotInstalled reports that there is no proftpd binary to run.
+var ErrNotInstalled = errors.New("proftpd is not installed (install it with: apt-get install proftpd-core)")
+
+// ErrNotRoot reports that captune does not run as root: proftpd switches
+// to the login user only when it is started as root.
+var ErrNotRoot = errors.New("running proftpd needs root: it switches to the login user only when started as root (run captune with sudo)")
+
+// ErrBadUser reports a login name the AuthUserFile cannot hold.
+var ErrBadUser = errors.New("bad user name")
+
+// ConfigError is a configuration proftpd refuses to start with.
+type ConfigError struct {
+	// Message is proftpd's fatal line(s), e.g. "fatal: CapabilitiesSet:
+	// unknown capability: 'CAP_NET_RAW' on line 23 of '/tmp/...'".
+	Message string
+}
+
+func (e *ConfigError) Error() string { return "proftpd rejects the configuration: " + e.Message }
+
+// DefaultUser is the login name when Spec.User is empty.
+const DefaultUser = "captune"
+
+// VirtualID is the uid and gid of a login user unknown to this machine.
+const VirtualID = 64123
+
+// Spec says what to run.
+type Spec struct {
+	// Bin is the proftpd binary; empty finds proftpd in PATH (and
+	// /usr/sbin, where Debian puts it).
+	Bin string
+	// Directives are the lines under test, written after the server's own
+	// (see Decisive and TokenDirectives). Empty runs proftpd's defaults.
+	Directives string
+	// User is the login name (default DefaultUser). A name this machine
+	// knows keeps its uid, gid and groups; any other gets VirtualID.
+	User string
+	// ProcRoot is the proc mount (default /proc).
+	ProcRoot string
+	// TempDir is where the run's folder is made (default os.TempDir()).
+	TempDir string
+	// StartTimeout bounds the wait for proftpd's port (default 15 s).
+	StartTimeout time.Duration
+}
+
+// Account is the login user written into the run's AuthUserFile.
+type Account struct {
+	Name     string
+	UID, GID uint32
+	// Groups are the group names, primary first, as the run's
+	// AuthGroupFile lists them.
+	Groups []string
+	// System is set when the name is a user of this machine (its ids are
+	// used; the account itself is not touched).
+	System bool
+	// Home is the login's home folder, inside the run's folder.
+	Home     string
+	password string
+}
+
+// Server is a running throwaway proftpd.
+type Server struct {
+	// Bin is the binary; Version its version ("1.3.8").
+	Bin, Version string
+	// Modules are the modules compiled into Bin (proftpd -l).
+	Modules []string
+	// Dir is the run's folder: Stop removes it.
+	Dir string
+	// ConfigPath is the configuration file; Config its whole text.
+	ConfigPath, Config string
+	// Port is the loopback port the server listens on.
+	Port    int
+	Account Account
+	// PID is the master process.
+	PID int
+
+	procRoot string
+	cmd      *exec.Cmd
+	done     chan struct{}
+	out      *capBuffer
+	group    bool
+	stopOnce sync.Once
+	stopErr  error
+}
+
+var userName = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$`)
+
+// FindBinary resolves the proftpd binary: bin when given, else proftpd in
+// PATH or /usr/sbin. The error wraps ErrNotInstalled.
+func FindBinary(bin string) (string, error) {
+	if bin != "" {
+		p, err := exec.LookPath(bin)
+		if err != nil {
+			return "", fmt.Errorf("%w: %s: %v", ErrNotInstalled, bin, err)
+		}
+		return p, nil
+	}
+	if p, err := exec.LookPath("proftpd"); err == nil {
+		return p, nil
+	}
+	for _, p := range []string{"/usr/sbin/proftpd", "/usr/local/sbin/proftpd"} {
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", ErrNotInstalled
+}
+
+// Version runs proftpd -v and returns the version number ("1.3.8").
+func Version(bin string) (string, error) {
+	out, err := exec.Command(bin, "-v").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("%s -v: %v", bin, err)
+	}
+	s := strings.TrimSpace(string(out))
+	if i := strings.LastIndex(s, "Version "); i >= 0 {
+		s = strings.TrimSpace(s[i+len("Version "):])
+	}
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return s, nil
+}
+
+// Modules runs proftpd -l and returns the compiled-in modules.
+func Modules(bin string) ([]string, error) {
+	out, err := exec.Command(bin, "-l").Output()
+	if err != nil {
+		return nil, fmt.Errorf("%s -l: %v", bin, err)
+	}
+	var mods []string
+	for _, ln := range strings.Split(string(out), "\n") {
+		ln = strings.TrimSpace(ln)
+		if strings.HasPrefix(ln, "mod_") && strings.HasSuffix(ln, ".c") {
+			mods = append(mods, ln)
+		}
+	}
+	if len(mods) == 0 {
+		return nil, fmt.Errorf("%s -l listed no modules", bin)
+	}
+	return mods, nil
+}
+
+// Check runs proftpd -t on a configuration file. It returns a
+// *ConfigError carrying proftpd's fatal lines when proftpd refuses it.
+func Check(ctx context.Context, bin, path string) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "-t", "-c", path)
+	cmd.Dir = filepath.Dir(path)
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("proftpd -t: %w", ctx.Err())
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		return fmt.Errorf("proftpd -t: %v", err)
+	}
+	return &ConfigError{Message: fatalLines(string(out))}
+}
+
+// fatalLines keeps proftpd's "fatal: ..." messages without the timestamp
+// and host prefix; all the output when there is none.
+func fatalLines(out string) string {
+	var fatal []string
+	for _, ln := range strings.Split(out, "\n") {
+		i := strings.Index(ln, "fatal: ")
+		if i < 0 {
+			continue
+		}
+		msg := strings.TrimSpace(ln[i:])
+		if strings.HasPrefix(msg, "fatal: Did you mean") || strings.HasPrefix(msg, "fatal: malformed directive name") {
+			continue
+		}
+		fatal = append(fatal, msg)
+	}
+	if len(fatal) == 0 {
+		return strings.TrimSpace(out)
+	}
+	return strings.Join(fatal, " | ")
+}
+
+// NewAccount describes the login user: a name this machine knows keeps its
+// uid, gid and group names; any other gets VirtualID.
+func NewAccount(name string) (Account, error) {
+	if name == "" {
+		name = DefaultUser
+	}
+	if !userName.MatchString(name) {
+		return Account{}, fmt.Errorf("%w %q: use letters, digits, '_', '.' and '-' (up to 32)", ErrBadUser, name)
+	}
+	a := Account{Name: name, UID: VirtualID, GID: VirtualID}
+	u, err := user.Lookup(name)
+	if err != nil {
+		a.Groups = []string{name}
+		return a, nil
+	}
+	uid, err1 := strconv.ParseUint(u.Uid, 10, 32)
+	gid, err2 := strconv.ParseUint(u.Gid, 10, 32)
+	if err1 != nil || err2 != nil {
+		a.Groups = []string{name}
+		return a, nil
+	}
+	a.UID, a.GID, a.System = uint32(uid), uint32(gid), true
+	primary := name
+	if g, err := user.LookupGroupId(u.Gid); err == nil {
+		primary = g.Name
+	}
+	a.Groups = []string{primary}
+	if ids, err := u.GroupIds(); err == nil {
+		for _, id := range ids {
+			if id == u.Gid {
+				continue
+			}
+			if g, err := user.LookupGroupId(id); err == nil && userName.MatchString(g.Name) {
+				a.Groups = append(a.Groups, g.Name)
+			}
+		}
+	}
+	return a, nil
+}
+
+// groupFile lists the account's groups for AuthGroupFile: the primary
+// group with its gid, the others with theirs (a machine's numbers).
+func (a Account) groupFile() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s:x:%d:%s\n", a.Groups[0], a.GID, a.Name)
+	for _, g := range a.Groups[1:] {
+		gr, err := user.LookupGroup(g)
+		if err != nil || gr.Gid == strconv.Itoa(int(a.GID)) {
+			continue
+		}
+		fmt.Fprintf(&b, "%s:x:%s:%s\n", g, gr.Gid, a.Name)
+	}
+	return b.String()
+}
+
+// Start writes the run's folder and starts proftpd -n on it, returning
+// once the server listens. On any error nothing is left behind.
+func Start(ctx context.Context, spec Spec) (*Server, error) {
+	bin, err := FindBinary(spec.Bin)
+	if err != nil {
+		return nil, err
+	}
+	if os.Geteuid() != 0 {
+		return nil, ErrNotRoot
+	}
+	acct, err := NewAccount(spec.User)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{Bin: bin, Account: acct, procRoot: spec.ProcRoot}
+	if s.procRoot == "" {
+		s.procRoot = "/proc"
+	}
+	if s.Version, err = Version(bin); err != nil {
+		return nil, err
+	}
+	if s.Modules, err = Modules(bin); err != nil {
+		return nil, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			s.Stop()
+		}
+	}()
+	if err := s.writeFolder(spec.TempDir); err != nil {
+		return nil, err
+	}
+	group := "nogroup"
+	if _, err := user.LookupGroup(group); err != nil {
+		group = "nobody"
+	}
+	timeout := spec.StartTimeout
+	if timeout <= 0 {
+		timeout = 15 * time.Second
+	}
+	for attempt := 0; ; attempt++ {
+		port, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		s.Port = port
+		s.Config = baseConfig(filepath.Join(s.Dir, "private"), port, group) + spec.Directives
+		if err := os.WriteFile(s.ConfigPath, []byte(s.Config), 0o600); err != nil {
+			return nil, err
+		}
+		if attempt == 0 {
+			if err := Check(ctx, bin, s.ConfigPath); err != nil {
+				return nil, err
+			}
+		}
+		err = s.run(ctx, timeout)
+		if err == nil {
+			ok = true
+			return s, nil
+		}
+		if !errors.Is(err, errPortTaken) || attempt >= 4 {
+			return nil, err
+		}
+		s.kill()
+	}
+}
+
+// writeFolder makes the run's folder: DIR (0711: the login user may pass
+// through, nobody may list it), DIR/private (0700: configuration, users,
+// pid and scoreboard) and DIR/home (0755: the login's home). proftpd
+// refuses a login whose home the user cannot reach, so a parent folder
+// the login's uid cannot pass through (a 0700 TMPDIR) gives way to /tmp;
+// no existing folder's mode is changed.
+func (s *Server) writeFolder(parent string) error {
+	if parent == "" {
+		parent = os.TempDir()
+	}
+	if !reachable(parent, s.Account.UID, s.Account.GID) {
+		if !reachable("/tmp", s.Account.UID, s.Account.GID) {
+			return fmt.Errorf("the login's home would be unreachable for uid %d under %s and /tmp: give a temporary folder others may pass through (TMPDIR)", s.Account.UID, parent)
+		}
+		parent = "/tmp"
+	}
+	dir, err := os.MkdirTemp(parent, "captune-verify-")
+	if err != nil {
+		return err
+	}
+	s.Dir = dir
+	private := filepath.Join(dir, "private")
+	s.Account.Home = filepath.Join(dir, "home")
+	s.ConfigPath = filepath.Join(private, "proftpd.conf")
+	if err := os.Chmod(dir, 0o711); err != nil {
+		return err
+	}
+	if err := os.Mkdir(private, 0o700); err != nil {
+		return err
+	}
+	if err := os.Mkdir(s.Account.Home, 0o755); err != nil {
+		return err
+	}
+	if err := os.Chmod(s.Account.Home, 0o755); err != nil {
+		return err
+	}
+	s.Account.password = randomText(12)
+	hash, err := sha512Crypt(s.Account.password, randomText(8))
+	if err != nil {
+		return err
+	}
+	a := s.Account
+	passwd := fmt.Sprintf("%s:%s:%d:%d::%s:/bin/false\n", a.Name, hash, a.UID, a.GID, a.Home)
+	if err := os.WriteFile(filepath.Join(private, "passwd"), []byte(passwd), 0o600); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(private, "group"), []byte(a.groupFile()), 0o600)
+}
+
+// reachable reports whether uid (primary group gid) may pass through
+// every folder from / down to dir.
+func reachable(dir string, uid, gid uint32) bool {
+	if uid == 0 {
+		return true
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return false
+	}
+	for p := abs; ; p = filepath.Dir(p) {
+		var st syscall.Stat_t
+		if err := syscall.Stat(p, &st); err != nil {
+			return false
+		}
+		m := st.Mode
+		ok := m&0o001 != 0 || (st.Uid == uid && m&0o100 != 0) || (st.Gid == gid && m&0o010 != 0)
+		if !ok {
+			return false
+		}
+		if p == "/" {
+			return true
+		}
+	}
+}
+
+// randomText returns n characters of the crypt alphabet.
+func randomText(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = cryptAlphabet[int(b[i])%len(cryptAlphabet)]
+	}
+	return string(b)
+}
+
+// freePort asks the kernel for a free loopback port.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+var errPortTaken = errors.New("port taken")
+
+// run starts proftpd -n and waits until it listens.
+func (s *Server) run(ctx context.Context, timeout time.Duration) error {
+	s.out = &capBuffer{max: 64 << 10}
+	s.done = make(chan struct{})
+	cmd := exec.Command(s.Bin, "-n", "-c", s.ConfigPath)
+	cmd.Dir = filepath.Join(s.Dir, "private")
+	cmd.Stdout, cmd.Stderr = s.out, s.out
+	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C"}
+	// Its own process group, so a terminal's ^C reaches captune (which
+	// stops the server and cleans up) and Stop can signal the sessions
+	// too; SIGTERM if captune dies without stopping it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	// Pdeathsig follows the thread that started the child: that thread
+	// stays locked to this goroutine until proftpd has exited.
+	started := make(chan error, 1)
+	done := s.done
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		err := cmd.Start()
+		started <- err
+		if err == nil {
+			_ = cmd.Wait()
+		}
+		close(done)
+	}()
+	if err := <-started; err != nil {
+		return fmt.Errorf("starting %s: %v", s.Bin, err)
+	}
+	s.cmd, s.PID, s.group = cmd, cmd.Process.Pid, true
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if listening(s.procRoot, s.Port, s.PID) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.done:
+			out := s.out.String()
+			if strings.Contains(out, "Address already in use") {
+				return errPortTaken
+			}
+			msg := fatalLines(out)
+			if msg == "" {
+				msg = "no output"
+			}
+			return fmt.Errorf("proftpd exited at start (%s): %s", s.cmd.ProcessState, msg)
+		case <-deadline.C:
+			return fmt.Errorf("proftpd did not listen on 127.0.0.1:%d within %s: %s", s.Port, timeout, fatalLines(s.out.String()))
+		case <-tick.C:
+		}
+	}
+}
+
+// listening reports whether process pid listens on 127.0.0.1:port: a
+// listening socket in /proc/net/tcp that is one of pid's open files. No
+// connection is made, so no session starts, and a stranger that took the
+// port first is not mistaken for our proftpd.
+func listening(procRoot string, port, pid int) bool {
+	b, err := os.ReadFile(filepath.Join(procRoot, "net", "tcp"))
+	if err != nil {
+		return false
+	}
+	want := fmt.Sprintf("0100007F:%04X", port)
+	inode := ""
+	for _, ln := range strings.Split(string(b), "\n") {
+		// sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+		f := strings.Fields(ln)
+		if len(f) > 9 && f[1] == want && f[3] == "0A" {
+			inode = f[9]
+			break
+		}
+	}
+	if inode == "" {
+		return false
+	}
+	fdDir := filepath.Join(procRoot, strconv.Itoa(pid), "fd")
+	fds, err := os.ReadDir(fdDir)
+	if err != nil {
+		return false
+	}
+	for _, fd := range fds {
+		if l, err := os.Readlink(filepath.Join(fdDir, fd.Name())); err == nil && l == "socket:["+inode+"]" {
+			return true
+		}
+	}
+	return false
+}
+
+// Output is what proftpd wrote so far (its log goes to standard error).
+func (s *Server) Output() string {
+	if s.out == nil {
+		return ""
+	}
+	return s.out.String()
+}
+
+// Master reads the master process.
+func (s *Server) Master() (procscan.Process, error) {
+	sc, err := procscan.New(s.procRoot)
+	if err != nil {
+		return procscan.Process{}, err
+	}
+	return sc.Process(s.PID)
+}
+
+// Stop ends the server and every session (SIGTERM to the process group,
+// SIGKILL after 5 s) and removes the run's folder. It may be called more
+// than once.
+func (s *Server) Stop() error {
+	s.stopOnce.Do(func() {
+		s.kill()
+		if s.Dir != "" {
+			s.stopErr = os.RemoveAll(s.Dir)
+		}
+	})
+	return s.stopErr
+}
+
+// kill ends the master and its sessions and waits for the master.
+func (s *Server) kill() {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return
+	}
+	select {
+	case <-s.done:
+	default:
+		s.signal(syscall.SIGTERM)
+		select {
+		case <-s.done:
+		case <-time.After(5 * time.Second):
+			s.signal(syscall.SIGKILL)
+			<-s.done
+		}
+	}
+	s.cmd = nil
+}
+
+// signal signals the master's process group (the master and its
+// sessions), or the master alone.
+func (s *Server) signal(sig syscall.Signal) {
+	if s.group {
+		if err := syscall.Kill(-s.PID, sig); err == nil {
+			return
+		}
+	}
+	_ = s.cmd.Process.Signal(sig)
+}
+
+// capBuffer keeps the first max bytes written to it.
+type capBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+	max int
+}
+
+func (b *capBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if room := b.max - b.buf.Len(); room > 0 {
+		b.buf.Write(p[:min(len(p), room)])
+	}
+	return len(p), nil
+}
+
+func (b *capBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

@@ -1,0 +1,146 @@
+package proftpd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"captune/capset"
+	"captune/capset/modcap"
+)
+
+// Observed is the session process as read from /proc after the login.
+type Observed struct {
+	// PID is the session process; 0 when the login was refused.
+	PID int
+	// Refused is set when proftpd refused the login; Reply is its reply.
+	Refused bool
+	Reply   string
+	// The session process's sets.
+	Permitted, Effective, Inheritable, Ambient, Bounding capset.Set
+	// UIDs are the real, effective and saved uid.
+	UIDs [3]uint32
+}
+
+// Report is the outcome of one verify run.
+type Report struct {
+	// Bin and Version are the proftpd that ran ("1.3.8").
+	Bin, Version string
+	// Directives are the lines under test; Config is the whole
+	// configuration that ran (its paths pointed into the removed folder).
+	Directives, Config string
+	// Account is the login user.
+	Account Account
+	// MasterPID is the master; MasterPermitted and MasterBounding its
+	// CapPrm and CapBnd, which the prediction starts from.
+	MasterPID                       int
+	MasterPermitted, MasterBounding capset.Set
+	// Predicted is modcap.Predict on the same configuration and login.
+	Predicted modcap.Prediction
+	Observed  Observed
+	// Match is set when nothing differs; Differences lists what does.
+	Match       bool
+	Differences []string
+}
+
+// Verify runs spec on a throwaway proftpd, logs in, reads the session
+// process and compares it with captune's prediction for the same
+// configuration text, login and master. Every file and process it made is
+// gone when it returns, also on error or when ctx is cancelled.
+func Verify(ctx context.Context, spec Spec) (rep Report, err error) {
+	defer func() {
+		if err != nil && ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+			err = fmt.Errorf("%w (%v)", ctx.Err(), err)
+		}
+	}()
+	s, err := Start(ctx, spec)
+	if err != nil {
+		return Report{}, err
+	}
+	defer func() {
+		if serr := s.Stop(); serr != nil && err == nil {
+			err = fmt.Errorf("removing %s: %v", s.Dir, serr)
+		}
+	}()
+	master, err := s.Master()
+	if err != nil {
+		return Report{}, fmt.Errorf("reading the proftpd master (PID %d): %v", s.PID, err)
+	}
+	sess, err := s.Login(ctx)
+	if err != nil {
+		return Report{}, err
+	}
+	defer sess.Close()
+	rep = Report{
+		Bin: s.Bin, Version: s.Version, Directives: spec.Directives, Config: s.Config, Account: s.Account,
+		MasterPID: s.PID, MasterPermitted: master.Sets.Permitted, MasterBounding: master.Sets.Bounding,
+	}
+	obs := Observed{Refused: sess.Refused, Reply: sess.Reply}
+	if !sess.Refused {
+		p := sess.Proc
+		obs.PID = p.PID
+		obs.Permitted, obs.Effective, obs.Inheritable, obs.Ambient, obs.Bounding = p.Sets.Permitted, p.Sets.Effective, p.Sets.Inheritable, p.Sets.Ambient, p.Sets.Bounding
+		obs.UIDs = [3]uint32{p.UID, p.EUID, p.SUID}
+	}
+	rep.Observed = obs
+	cfg, err := modcap.ReadString(s.ConfigPath, s.Config, modcap.Options{Modules: s.Modules})
+	if err != nil {
+		var ce *modcap.Error
+		if errors.As(err, &ce) {
+			return rep, fmt.Errorf("proftpd accepted the configuration but captune's reader does not: %s", ce.Error())
+		}
+		return rep, err
+	}
+	rep.Predicted = modcap.Predict(modcap.Input{
+		Config:          cfg,
+		Login:           modcap.Login{User: s.Account.Name, UID: s.Account.UID, UIDKnown: true, Groups: s.Account.Groups},
+		MasterPermitted: master.Sets.Permitted,
+		MasterBounding:  master.Sets.Bounding,
+	})
+	rep.Differences = Compare(rep.Predicted, obs)
+	rep.Match = len(rep.Differences) == 0
+	return rep, nil
+}
+
+// Compare lists how an observed session differs from a prediction, one
+// line per set or id; nil when they agree.
+func Compare(p modcap.Prediction, o Observed) []string {
+	switch {
+	case p.Refused && o.Refused:
+		return nil
+	case p.Refused:
+		return []string{fmt.Sprintf("login: predicted refused (%s), observed logged in", p.Why)}
+	case o.Refused:
+		return []string{fmt.Sprintf("login: predicted logged in, observed refused (%s)", o.Reply)}
+	}
+	var out []string
+	for _, r := range []struct {
+		name       string
+		pred, seen capset.Set
+	}{
+		{"CapPrm", p.Permitted, o.Permitted},
+		{"CapEff", p.Effective, o.Effective},
+		{"CapInh", p.Inheritable, o.Inheritable},
+		{"CapAmb", p.Ambient, o.Ambient},
+		{"CapBnd", p.Bounding, o.Bounding},
+	} {
+		if r.pred == r.seen {
+			continue
+		}
+		var parts []string
+		if extra := r.seen &^ r.pred; extra != 0 {
+			parts = append(parts, "observed also holds "+extra.String())
+		}
+		if missing := r.pred &^ r.seen; missing != 0 {
+			parts = append(parts, "observed lacks "+missing.String())
+		}
+		out = append(out, fmt.Sprintf("%s: predicted %s, observed %s (%s)", r.name, r.pred.Hex(), r.seen.Hex(), strings.Join(parts, "; ")))
+	}
+	if p.UIDs != o.UIDs {
+		out = append(out, fmt.Sprintf("uids: predicted %s, observed %s (real/effective/saved)", uidText(p.UIDs), uidText(o.UIDs)))
+	}
+	return out
+}
+
+func uidText(u [3]uint32) string { return fmt.Sprintf("%d/%d/%d", u[0], u[1], u[2]) }
