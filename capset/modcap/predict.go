@@ -249,9 +249,41 @@ func Predict(in Input) Prediction {
 		}
 	}
 
+	// Directives that take one value (CapabilitiesEngine, RootRevoke,
+	// CapabilitiesRootRevoke, RootLogin) are replaced, not stacked, when
+	// mod_ifsession merges a section. Observed with real logins on
+	// proftpd 1.3.8: a matching <IfGroup> beats a matching <IfUser>, and
+	// among sections of one kind the last in file order wins (inside a
+	// section, the last line).
+	inFileOrder := ifSections(srv.Nodes, global)
+	single := func(name string, atStartOnly bool) (setting, bool) {
+		kinds := []string{"<IfClass>", "<IfUser>", "<IfGroup>"}
+		if atStartOnly {
+			kinds = kinds[:1]
+		}
+		var found setting
+		ok := false
+		for _, kind := range kinds {
+			for _, sec := range inFileOrder {
+				if !sec.node.Is(kind) || !matches(sec.node, in.Login) {
+					continue
+				}
+				for _, n := range sec.node.Children {
+					if !n.Section && n.Name == name {
+						found, ok = setting{node: n, level: sec.label()}, true
+					}
+				}
+			}
+		}
+		if ok {
+			return found, true
+		}
+		return base.find(name)
+	}
+
 	uid := in.Login.UID
 	if uid == 0 {
-		rl, ok := list.find("RootLogin")
+		rl, ok := single("RootLogin", false)
 		on := false
 		if ok {
 			on, _ = ParseBool(rl.node.Args[0])
@@ -270,20 +302,20 @@ func Predict(in Input) Prediction {
 	// Engine: read at session start (before IfUser/IfGroup merge) and
 	// again after PASS.
 	engine := true
-	if s, ok := atStart.find("CapabilitiesEngine"); ok {
+	if s, ok := single("CapabilitiesEngine", true); ok {
 		if v, _ := ParseBool(s.node.Args[0]); !v {
 			engine = false
 			pr.Reasons = append(pr.Reasons, fmt.Sprintf("CapabilitiesEngine off (%s): mod_cap leaves the session alone", s.where()))
 		}
 	}
 	if engine {
-		if s, ok := list.find("CapabilitiesEngine"); ok {
+		if s, ok := single("CapabilitiesEngine", false); ok {
 			if v, _ := ParseBool(s.node.Args[0]); !v {
 				engine = false
 				pr.Reasons = append(pr.Reasons, fmt.Sprintf("CapabilitiesEngine off (%s): mod_cap leaves the session alone", s.where()))
 			}
 		}
-	} else if s, ok := list.find("CapabilitiesEngine"); ok && s.level != "server level" && s.level != "<Global>" {
+	} else if s, ok := single("CapabilitiesEngine", false); ok && s.level != "server level" && s.level != "<Global>" {
 		if v, _ := ParseBool(s.node.Args[0]); v {
 			pr.Warnings = append(pr.Warnings, fmt.Sprintf("CapabilitiesEngine on (%s) cannot re-enable mod_cap: it was already switched off when the session started", s.where()))
 		}
@@ -318,14 +350,14 @@ func Predict(in Input) Prediction {
 	pr.Kept = flags.Kept(audit)
 
 	capRevoke := true
-	if s, ok := list.find("CapabilitiesRootRevoke"); ok {
+	if s, ok := single("CapabilitiesRootRevoke", false); ok {
 		capRevoke, _ = ParseBool(s.node.Args[0])
 		if !capRevoke && engine {
 			pr.Reasons = append(pr.Reasons, fmt.Sprintf("CapabilitiesRootRevoke off (%s): mod_cap leaves uid 0 as the real uid", s.where()))
 		}
 	}
 	rootRevoke := true
-	if s, ok := list.find("RootRevoke"); ok {
+	if s, ok := single("RootRevoke", false); ok {
 		rootRevoke, _ = rootRevokeValue(s.node.Args[0])
 		if !rootRevoke {
 			pr.Reasons = append(pr.Reasons, fmt.Sprintf("RootRevoke off (%s): mod_auth does not give up root after login", s.where()))
@@ -516,6 +548,20 @@ func matchName(name string) func(string) bool {
 		}
 		return p == name
 	}
+}
+
+// matches reports whether an <IfUser>, <IfGroup> or <IfClass> section
+// applies to the login.
+func matches(n *Node, l Login) bool {
+	switch {
+	case n.Is("<IfUser>"):
+		return matchUser(n, l.User)
+	case n.Is("<IfGroup>"):
+		return matchGroups(n, l.Groups)
+	case n.Is("<IfClass>"):
+		return matchClass(n, l.Class)
+	}
+	return false
 }
 
 func matchUser(n *Node, user string) bool { return expr(n.Args, false, matchName(user)) }

@@ -74,6 +74,27 @@ func TestObservedIfSession(t *testing.T) {
 		{"IfGroup alone", "<IfGroup ftpgrp>\nCapabilitiesSet +CAP_FOWNER\n</IfGroup>\n", 0x4c9},
 		{"IfUser CapabilitiesRootRevoke off", "CapabilitiesSet +CAP_DAC_OVERRIDE\n<IfUser ftptest>\nCapabilitiesRootRevoke off\n</IfUser>\n", 0x4c3},
 	}
+	// One-valued directives: <IfGroup> beats <IfUser>, and the last section
+	// of a kind wins (observed by launch/proftpd's e2e tests).
+	single := []struct {
+		name     string
+		conf     string
+		prm, eff capset.Set
+	}{
+		{"RootRevoke: IfGroup beats IfUser", "<IfUser ftptest>\nRootRevoke off\n</IfUser>\n<IfGroup ftpgrp>\nRootRevoke on\n</IfGroup>\n", 0x200004c1, 0},
+		{"RootRevoke: IfGroup beats IfUser, either order", "<IfGroup ftpgrp>\nRootRevoke off\n</IfGroup>\n<IfUser ftptest>\nRootRevoke on\n</IfUser>\n", 0x200004c1, 0x200004c1},
+		{"RootRevoke: last IfUser wins", "<IfUser ftptest>\nRootRevoke off\n</IfUser>\n<IfUser ftptest>\nRootRevoke on\n</IfUser>\n", 0x200004c1, 0},
+		{"Engine: IfGroup beats IfUser", "<IfUser ftptest>\nCapabilitiesEngine off\n</IfUser>\n<IfGroup ftpgrp>\nCapabilitiesEngine on\n</IfGroup>\n", 0x200004c1, 0},
+		{"Engine: last IfUser wins", "<IfUser ftptest>\nCapabilitiesEngine on\n</IfUser>\n<IfUser ftptest>\nCapabilitiesEngine off\n</IfUser>\n", 0, 0},
+	}
+	for _, c := range single {
+		t.Run(c.name, func(t *testing.T) {
+			p := predictText(t, "LoadModule mod_ifsession.c\n"+c.conf, login)
+			if p.Permitted != c.prm || p.Effective != c.eff {
+				t.Errorf("CapPrm %s CapEff %s, want %s %s", p.Permitted.Hex(), p.Effective.Hex(), c.prm.Hex(), c.eff.Hex())
+			}
+		})
+	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			p := predictText(t, "LoadModule mod_ifsession.c\n"+c.conf, login)

@@ -516,10 +516,9 @@ func TestE2EMoreVectors(t *testing.T) {
 // sections set the same single-valued directive (RootRevoke,
 // CapabilitiesEngine, CapabilitiesRootRevoke). Real proftpd 1.3.8 takes
 // the <IfGroup>'s value over the <IfUser>'s, and among sections of one
-// kind the last in file order; captune's modcap takes the <IfUser>'s and
-// the first (as it does, correctly, for CapabilitiesSet). The test pins
-// what proftpd does and reports whether the prediction agrees; it does not
-// fail on the prediction, which is modcap's to fix.
+// kind the last in file order (unlike CapabilitiesSet, where the first
+// matching <IfUser> wins). The test pins what proftpd does and that the
+// prediction agrees.
 var ifSessionNonMulti = []struct {
 	config   string
 	prm, eff capset.Set
@@ -556,6 +555,7 @@ func TestE2EIfSessionNonMulti(t *testing.T) {
 						rep.Predicted.Permitted.Hex(), rep.Predicted.Effective.Hex(), rep.Predicted.UIDs,
 						rep.Observed.Permitted.Hex(), rep.Observed.Effective.Hex(), rep.Observed.UIDs))
 					mu.Unlock()
+					t.Errorf("prediction differs from proftpd: %s", strings.Join(rep.Differences, "; "))
 				}
 			})
 		}
