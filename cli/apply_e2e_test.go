@@ -34,6 +34,15 @@ var (
 	binErr  error
 )
 
+// TestMain removes the binary captuneBin built.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}
+
 // captuneBin builds the shipped binary once for the package's tests.
 func captuneBin(t *testing.T) string {
 	t.Helper()
