@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"captune/capset"
+	"captune/drift"
 	"captune/model"
 	"captune/procscan"
 )
@@ -19,7 +20,7 @@ var psFlags = []flagSpec{
 	{name: "filter", value: true, arg: "TEXT", help: "case-insensitive match on user, command and capability names; a number matches that PID"},
 	{name: "all", help: "include kernel threads"},
 	{name: "proc", value: true, arg: "DIR", help: "proc mount to read (default /proc)"},
-	{name: "proftpd-config", value: true, arg: "FILE", help: "configuration to compare proftpd sessions with (default: the master's -c argument, else " + defaultProftpdConfig + ")"},
+	{name: "proftpd-config", value: true, arg: "FILE", help: "configuration to compare proftpd sessions with (default: the master's -c argument, else " + drift.DefaultConfig + ")"},
 	{name: "help", help: "show this help"},
 }
 
@@ -40,7 +41,7 @@ what the configuration predicts for its user and its master's permitted set
 (as captune predict does); a difference is drift (JSON key "drift", null when
 none), e.g. a configuration changed since the master started. Pre-login
 children are never drift. Without --proftpd-config the configuration is the
-master's -c argument, else ` + defaultProftpdConfig + `, and only for this
+master's -c argument, else ` + drift.DefaultConfig + `, and only for this
 machine's /proc.
 exit codes: 0, or 1 when drift is found; 2 bad input.`
 

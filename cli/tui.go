@@ -11,6 +11,7 @@ import (
 
 	"captune/capset"
 	"captune/capset/modcap"
+	"captune/drift"
 	"captune/launch/proftpd"
 	"captune/procscan"
 	"captune/ui"
@@ -57,6 +58,7 @@ func runTUI(env Env, args []string) error {
 	sc.KeepOpen()
 	defer sc.Close()
 	opts.Scanner = sc
+	opts.Drift = drift.NewChecker(root, p.get("config"))
 	master, err := masterSet(env, "")
 	if err != nil {
 		return err

@@ -18,6 +18,7 @@ import (
 
 	"captune/capset"
 	"captune/capset/modcap"
+	"captune/drift"
 	"captune/model"
 	"captune/procscan"
 )
@@ -39,6 +40,9 @@ type Options struct {
 	ConfigNote string
 	// User is the user for the capsh target.
 	User string
+	// Drift compares proftpd session children with their configuration
+	// ("expected by config" in the detail pane); nil skips it.
+	Drift *drift.Checker
 	// Verify runs the tuned block on a throwaway proftpd (the v key); nil
 	// says verify is not available.
 	Verify VerifyFunc
@@ -92,6 +96,7 @@ type Model struct {
 	scanErr     string
 	pred        modcap.Prediction
 	apply       applyState
+	drift       map[int]*drift.Result
 	verify      verifyState
 	// Output is what captune prints on standard output after quitting.
 	Output string
@@ -100,8 +105,9 @@ type Model struct {
 type tickMsg struct{}
 
 type scanMsg struct {
-	snap procscan.Snapshot
-	err  error
+	snap  procscan.Snapshot
+	err   error
+	drift map[int]*drift.Result
 }
 
 type writeMsg struct {
@@ -156,9 +162,14 @@ func (m Model) scanCmd() tea.Cmd {
 	if sc == nil {
 		return nil
 	}
+	dc := m.opts.Drift
 	return func() tea.Msg {
 		snap, err := sc.Snapshot()
-		return scanMsg{snap: snap, err: err}
+		msg := scanMsg{snap: snap, err: err}
+		if dc != nil && err == nil {
+			msg.drift = sessionDrift(dc, snap)
+		}
+		return msg
 	}
 }
 
@@ -226,6 +237,7 @@ func (m Model) onScan(msg scanMsg) (tea.Model, tea.Cmd) {
 		m.scanErr = msg.err.Error()
 	} else {
 		m.scanErr = ""
+		m.drift = msg.drift
 		m.list.SetSnapshot(msg.snap)
 		m.clampScroll()
 	}
@@ -662,4 +674,26 @@ func (m *Model) clampScroll() {
 		}
 	}
 	m.gridOffset = max(0, min(m.gridOffset, int(m.lastCap())+1-l.gridRows))
+}
+
+// sessionDrift compares every logged-in proftpd session of the snapshot
+// with what its configuration predicts.
+func sessionDrift(dc *drift.Checker, snap procscan.Snapshot) map[int]*drift.Result {
+	var byPID map[int]procscan.Process
+	out := map[int]*drift.Result{}
+	for _, p := range snap.Procs {
+		if p.Role != procscan.RoleProftpdSession {
+			continue
+		}
+		if byPID == nil {
+			byPID = make(map[int]procscan.Process, len(snap.Procs))
+			for _, q := range snap.Procs {
+				byPID[q.PID] = q
+			}
+		}
+		if r, _, err := dc.Check(byPID, p); err == nil && r != nil {
+			out[p.PID] = r
+		}
+	}
+	return out
 }

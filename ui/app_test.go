@@ -13,6 +13,8 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"captune/capset"
+	"captune/capset/modcap"
+	"captune/drift"
 	"captune/procscan"
 )
 
@@ -340,5 +342,20 @@ func TestMouse(t *testing.T) {
 	m = send(m, tea.MouseWheelMsg{X: 5, Y: l.gridTop + 1, Button: tea.MouseWheelDown})
 	if m.gridCursor != 6 {
 		t.Errorf("wheel: cursor %d", m.gridCursor)
+	}
+}
+
+func TestDetailShowsExpectedByConfig(t *testing.T) {
+	m := newTest(t, 120, 40)
+	snap := fixtureSnapshot()
+	res := &drift.Result{Config: "/etc/proftpd/proftpd.conf", Expected: modcap.Prediction{Permitted: 0x4c9},
+		Differences: []string{"CapPrm: predicted 00000000000004c9, observed 00000000200004c1"}}
+	m = send(m, scanMsg{snap: snap, drift: map[int]*drift.Result{401: res}})
+	m = press(m, "/", "f", "t", "p", "t", "enter")
+	s := screen(m)
+	for _, want := range []string{"expected by /etc/proftpd/proftpd.conf: CapPrm 00000000000004c9", "actual CapPrm 00000000200004c1", "✗ drift: CapPrm: predicted"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("detail lacks %q:\n%s", want, s)
+		}
 	}
 }

@@ -443,6 +443,16 @@ func (m Model) detailLines(w int) []string {
 	switch p.Role {
 	case procscan.RoleProftpdSession:
 		add("proftpd", fmt.Sprintf("session of %s from %s: %s", model.Printable(p.FTPUser), model.Printable(p.FTPHost), model.Printable(p.FTPState)))
+		if r := m.drift[p.PID]; r != nil {
+			e := r.Expected
+			add("expected", fmt.Sprintf("by %s: CapPrm %s CapEff %s", r.Config, e.Permitted.Hex(), e.Effective.Hex()))
+			add("actual", fmt.Sprintf("CapPrm %s CapEff %s", p.Sets.Permitted.Hex(), p.Sets.Effective.Hex()))
+			if r.Drifted() {
+				out = append(out, styledLines(" ✗ drift: "+strings.Join(r.Differences, "; "), st.StatusError, w)...)
+			} else {
+				out = append(out, styledLines(" ✓ matches what the configuration predicts", st.Status, w)...)
+			}
+		}
 	case procscan.RoleProftpdPre:
 		add("proftpd", "session before login")
 	case procscan.RoleProftpdMaster:
