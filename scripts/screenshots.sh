@@ -63,7 +63,7 @@ ftp_pid=$!
 sleep 1.5
 
 W=120 H=36
-tmux -S "$sock" new-session -d -s shot -x $W -y $H "$tmp/captune --refresh 1s"
+tmux -S "$sock" new-session -d -s shot -x $W -y $H "$tmp/captune --refresh 1s --config $tmp/proftpd.conf"
 sleep 1.5
 keys() { tmux -S "$sock" send-keys -t shot "$@"; sleep 0.6; }
 
