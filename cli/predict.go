@@ -20,7 +20,7 @@ var predictFlags = []flagSpec{
 	{name: "user", value: true, arg: "NAME", help: "login user (default: a non-root user)"},
 	{name: "group", value: true, multi: true, arg: "NAME", help: "a group of the user, for <IfGroup> (repeatable)"},
 	{name: "class", value: true, arg: "NAME", help: "the connection's <Class>, for <IfClass>"},
-	{name: "root-login", help: "the login is root (uid 0)"},
+	{name: "root-login", help: "the login is root (uid 0); RootLogin on is assumed unless the configuration says off"},
 	{name: "vhost", value: true, arg: "ADDR", help: "the address the connection reaches (selects the <VirtualHost>)"},
 	{name: "no-pam", help: "mod_auth_pam is not loaded"},
 	{name: "master-set", value: true, arg: "SET", help: "the master's permitted/bounding set (default: this machine's bounding set)"},
@@ -109,9 +109,6 @@ func runPredict(env Env, args []string) error {
 			}
 			return usagef("predict: %s: %v", clip(path), err)
 		}
-		for _, w := range cfg.Warnings {
-			fmt.Fprintf(env.Stderr, "captune: warning: %s\n", oneLine(w.String()))
-		}
 		in.Config = cfg
 		if proftpdBin != "" {
 			if msg, ok := proftpdCheck(proftpdBin, abs); !ok {
@@ -120,6 +117,10 @@ func runPredict(env Env, args []string) error {
 			checked = checkedJSON{By: "proftpd -t", Note: "proftpd -t accepted every directive; captune checked mod_cap's"}
 		} else {
 			checked.Note = fmt.Sprintf("proftpd is not installed: captune checked only mod_cap's directives, RootRevoke, RootLogin, UserOwner and the sections; %d other directives were not judged", cfg.Unjudged)
+		}
+		// Warnings go with a result; a refusal is its one line alone.
+		for _, w := range cfg.Warnings {
+			fmt.Fprintf(env.Stderr, "captune: warning: %s\n", oneLine(w.String()))
 		}
 	}
 	if p.has("no-pam") {
@@ -231,7 +232,7 @@ func lookupLogin(p parsed) (modcap.Login, string) {
 		if name == "" {
 			name = "root"
 		}
-		l.User, l.UID, l.UIDKnown = name, 0, true
+		l.User, l.UID, l.UIDKnown, l.AssumeRootLogin = name, 0, true, true
 		return l, ""
 	case name == "":
 		l.User, l.UID = "", 1000

@@ -54,6 +54,9 @@ type Login struct {
 	// Addr is the address the connection reaches; it selects the
 	// <VirtualHost>. Empty means the main server.
 	Addr string
+	// AssumeRootLogin treats a root login as allowed when no RootLogin
+	// directive applies (an explicit RootLogin off still refuses it).
+	AssumeRootLogin bool
 }
 
 // Input is everything a prediction depends on.
@@ -288,15 +291,19 @@ func Predict(in Input) Prediction {
 		if ok {
 			on, _ = ParseBool(rl.node.Args[0])
 		}
-		if !on {
+		switch {
+		case !on && !ok && in.Login.AssumeRootLogin:
+			pr.Reasons = append(pr.Reasons, "no RootLogin directive: assumed RootLogin on, as asked; uid 0 keeps everything mod_cap sets in effect")
+		case !on:
 			pr.Refused = true
 			pr.Why = "proftpd refuses root logins unless RootLogin is on"
 			if ok {
 				pr.Why += fmt.Sprintf(" (RootLogin off, %s)", rl.where())
 			}
 			return pr
+		default:
+			pr.Reasons = append(pr.Reasons, fmt.Sprintf("RootLogin on (%s) lets root log in; uid 0 keeps everything mod_cap sets in effect", rl.where()))
 		}
-		pr.Reasons = append(pr.Reasons, fmt.Sprintf("RootLogin on (%s) lets root log in; uid 0 keeps everything mod_cap sets in effect", rl.where()))
 	}
 
 	// Engine: read at session start (before IfUser/IfGroup merge) and
@@ -424,6 +431,9 @@ func simulate(pr *Prediction, in Input, uid uint32, engine, capRevoke, rootRevok
 	}
 	pr.Permitted, pr.Effective, pr.Inheritable, pr.Ambient, pr.Bounding = p.P, p.E, p.I, p.A, p.B
 	pr.UIDs = [3]uint32{p.ruid, p.euid, p.suid}
+	if uid == 0 {
+		pr.Warnings = append(pr.Warnings, "the session runs as root (uid 0): mod_cap's limit lasts only until it executes a program, which regains every capability of the bounding set")
+	}
 	if uid != 0 && (p.ruid == 0 || p.suid == 0) {
 		pr.Warnings = append(pr.Warnings, fmt.Sprintf("uid 0 remains as the %s uid: code running in the session can regain euid 0, and an exec regains every capability of the bounding set", zeroWhich(p)))
 	}
