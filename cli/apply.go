@@ -233,7 +233,11 @@ func buildPlan(env Env, p parsed, raw []string) (launch.Plan, error) {
 		if path := p.get("config"); path != "" {
 			cfg, err := modcap.ReadFile(path, modcap.Options{})
 			if err != nil {
-				return launch.Plan{}, usagef("apply: %v", err)
+				var ce *modcap.Error
+				if errors.As(err, &ce) {
+					return launch.Plan{}, usagef("apply: %s", ce.Error())
+				}
+				return launch.Plan{}, usagef("apply: %s: %v", clip(path), err)
 			}
 			in.Config = cfg
 		}
@@ -298,68 +302,5 @@ func confirm(env Env, msgs io.Writer) error {
 	return nil
 }
 
-// ApplyText renders an apply result: intended beside actual, the probes
-// and what the daemon can and cannot do.
-func ApplyText(r launch.Result) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "\ndaemon PID %d as %s, uids %d/%d/%d (real/effective/saved)\n", r.PID, r.Plan.User, r.UIDs[0], r.UIDs[1], r.UIDs[2])
-	fmt.Fprintf(&b, "%-12s %-16s  %-16s\n", "", "intended", "actual")
-	for _, row := range []struct {
-		name      string
-		want, got capset.Set
-	}{
-		{"permitted", r.Plan.Target.Permitted, r.Actual.Permitted},
-		{"effective", r.Plan.Target.Effective, r.Actual.Effective},
-		{"inheritable", r.Plan.Target.Inheritable, r.Actual.Inheritable},
-		{"bounding", r.Plan.Target.Bounding, r.Actual.Bounding},
-		{"ambient", r.Plan.Target.Ambient, r.Actual.Ambient},
-	} {
-		mark := "ok"
-		if row.want != row.got {
-			mark = "DIFFERS"
-		}
-		fmt.Fprintf(&b, "%-12s %s  %s  %s\n", row.name, row.want.Hex(), row.got.Hex(), mark)
-	}
-	if r.Match {
-		b.WriteString("read-back: match\n")
-	} else {
-		b.WriteString("read-back: differs\n")
-		for _, d := range r.Differences {
-			fmt.Fprintf(&b, "  - %s\n", d)
-		}
-	}
-	if len(r.Probes) > 0 {
-		b.WriteString("probes:\n")
-		for _, p := range r.Probes {
-			extra := ""
-			if p.Errno != "" {
-				extra = " (" + p.Errno + ")"
-			}
-			fmt.Fprintf(&b, "  %-22s %-15s %s%s\n", p.Capability, p.Result, p.Name, extra)
-		}
-		var can, cannot, latent []string
-		for _, p := range r.Probes {
-			switch p.Result {
-			case "allowed":
-				can = append(can, p.Name)
-			case "denied":
-				cannot = append(cannot, p.Name)
-			case "permitted-only":
-				latent = append(latent, p.Name)
-			}
-		}
-		if len(can) > 0 {
-			fmt.Fprintf(&b, "it can:     %s\n", strings.Join(can, "; "))
-		}
-		if len(latent) > 0 {
-			fmt.Fprintf(&b, "once raised from permitted it could: %s\n", strings.Join(latent, "; "))
-		}
-		if len(cannot) > 0 {
-			fmt.Fprintf(&b, "it cannot:  %s\n", strings.Join(cannot, "; "))
-		}
-	}
-	for _, n := range r.Plan.Notes {
-		fmt.Fprintf(&b, "note: %s\n", n)
-	}
-	return b.String()
-}
+// ApplyText renders an apply result (see launch.Result.Report).
+func ApplyText(r launch.Result) string { return "\n" + r.Report() }

@@ -79,6 +79,10 @@ func parseArgs(cmd string, args []string, specs []flagSpec) (parsed, error) {
 		} else if !s.value && hasVal {
 			return p, usagef("%s: --%s takes no value", cmd, name)
 		}
+		if s.value && !s.optional && val == "" {
+			// An empty value would silently mean the default.
+			return p, usagef("%s: --%s needs a value (it is empty)", cmd, name)
+		}
 		if !s.multi && p.has(name) {
 			return p, usagef("%s: --%s given twice", cmd, name)
 		}

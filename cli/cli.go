@@ -17,6 +17,12 @@ const (
 	ExitUsage     = 2 // usage error or bad input
 	ExitMissing   = 3 // a needed component is missing (e.g. proftpd)
 	ExitPrivilege = 4 // not enough privilege
+	// ExitInternal is a bug: a panic inside the interactive view, caught
+	// after the terminal was restored and the daemon stopped. None of the
+	// codes above fits (1 would claim a check found a difference, and 2,
+	// Go's own exit code for a panic, would blame the input), so it is
+	// sysexits.h's EX_SOFTWARE, "internal software error".
+	ExitInternal = 70
 )
 
 // Version is captune's version, set at build time with -ldflags.

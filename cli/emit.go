@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"regexp"
 
 	"captune/capset"
 	"captune/capset/modcap"
@@ -26,6 +27,9 @@ func runEmit(env Env, args []string) error {
 			"Prints the minimal mod_cap block that keeps the set the tokens produce (tokens follow\nCapabilitiesSet's grammar; no tokens: the default set). With --from-set, the block\nfor exactly that kept set, or an error listing why mod_cap cannot keep it.",
 			emitFlags, "  captune emit -CAP_CHOWN +CAP_FOWNER\n  captune emit --from-set cap_net_bind_service,cap_chown\n  captune emit --format systemd +CAP_DAC_READ_SEARCH\n"))
 		return nil
+	}
+	if err := checkUserName("emit: ", p.get("user")); err != nil {
+		return err
 	}
 	pam := !p.has("no-pam")
 	format := p.get("format")
@@ -76,5 +80,19 @@ func runEmit(env Env, args []string) error {
 		return usagef("emit: %v", err)
 	}
 	fmt.Fprint(env.Stdout, block.String())
+	return nil
+}
+
+// userName is a login name as --user may give it for the capsh line: the
+// line is meant to be pasted into a shell, so nothing a shell would read
+// as syntax (and nothing that is not UTF-8) gets into it.
+var userName = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$`)
+
+// checkUserName refuses a --user that is not a user name; prefix starts
+// the message ("emit: ").
+func checkUserName(prefix, name string) error {
+	if name != "" && !userName.MatchString(name) {
+		return usagef("%s--user %q is not a user name: use letters, digits, '_', '.' and '-' (up to 32)", prefix, clip(name))
+	}
 	return nil
 }

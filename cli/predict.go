@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -13,6 +14,7 @@ import (
 
 	"captune/capset"
 	"captune/capset/modcap"
+	"captune/launch/proftpd"
 )
 
 var predictFlags = []flagSpec{
@@ -97,7 +99,7 @@ func runPredict(env Env, args []string) error {
 			return fail(ExitMissing, "predict: --proftpd %s: %v (install it with: apt-get install proftpd-core)", clip(proftpdBin), err)
 		}
 		if proftpdBin != "" {
-			if mods, err := proftpdModules(proftpdBin); err == nil {
+			if mods, err := proftpd.Modules(proftpdBin); err == nil {
 				opt.Modules = mods
 			}
 		}
@@ -111,8 +113,12 @@ func runPredict(env Env, args []string) error {
 		}
 		in.Config = cfg
 		if proftpdBin != "" {
-			if msg, ok := proftpdCheck(proftpdBin, abs); !ok {
-				return usagef("predict: proftpd -t rejects %s: %s", clip(path), msg)
+			if err := proftpd.Check(context.Background(), proftpdBin, abs); err != nil {
+				var pe *proftpd.ConfigError
+				if errors.As(err, &pe) {
+					return usagef("predict: proftpd -t rejects %s: %s", clip(path), pe.Message)
+				}
+				return fail(ExitMissing, "predict: %v", err)
 			}
 			checked = checkedJSON{By: "proftpd -t", Note: "proftpd -t accepted every directive; captune checked mod_cap's"}
 		} else {
@@ -256,42 +262,4 @@ func lookupLogin(p parsed) (modcap.Login, string) {
 		}
 	}
 	return l, ""
-}
-
-// proftpdModules lists the modules compiled into a proftpd binary.
-func proftpdModules(bin string) ([]string, error) {
-	out, err := exec.Command(bin, "-l").Output()
-	if err != nil {
-		return nil, err
-	}
-	var mods []string
-	for _, ln := range strings.Split(string(out), "\n") {
-		ln = strings.TrimSpace(ln)
-		if strings.HasPrefix(ln, "mod_") && strings.HasSuffix(ln, ".c") {
-			mods = append(mods, ln)
-		}
-	}
-	if len(mods) == 0 {
-		return nil, errors.New("proftpd -l listed no modules")
-	}
-	return mods, nil
-}
-
-// proftpdCheck runs proftpd -t on a configuration; it returns proftpd's
-// fatal lines when it refuses.
-func proftpdCheck(bin, path string) (string, bool) {
-	out, err := exec.Command(bin, "-t", "-c", path).CombinedOutput()
-	if err == nil {
-		return "", true
-	}
-	var fatal []string
-	for _, ln := range strings.Split(string(out), "\n") {
-		if i := strings.Index(ln, "fatal: "); i >= 0 {
-			fatal = append(fatal, ln[i:])
-		}
-	}
-	if len(fatal) == 0 {
-		return strings.TrimSpace(string(out)), false
-	}
-	return strings.Join(fatal, " | "), false
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -67,6 +68,11 @@ func runPs(env Env, args []string) error {
 		}
 		pids = append(pids, n)
 	}
+	if p.get("proc") != "" {
+		if err := checkProcRoot("ps: ", root); err != nil {
+			return err
+		}
+	}
 	sc, err := procscan.New(root)
 	if err != nil {
 		return usagef("ps: %v", err)
@@ -104,6 +110,21 @@ func runPs(env Env, args []string) error {
 		return err
 	}
 	return driftExit(drift)
+}
+
+// checkProcRoot refuses a --proc folder that is not a proc mount: one
+// that cannot be listed, or that holds no process directory (exit 2).
+func checkProcRoot(prefix, root string) error {
+	ents, err := os.ReadDir(root)
+	if err != nil {
+		return usagef("%s--proc %s: %v", prefix, clip(root), err)
+	}
+	for _, e := range ents {
+		if _, err := strconv.Atoi(e.Name()); err == nil && e.IsDir() {
+			return nil
+		}
+	}
+	return usagef("%s--proc %s holds no process directories: not a proc mount (or hidepid hides every process)", prefix, clip(root))
 }
 
 // driftExit is exit 1 when a proftpd session drifted.
@@ -353,7 +374,7 @@ func DetailText(b *strings.Builder, p procscan.Process, known capset.Set) {
 			ns = "child (capabilities count only inside it)"
 		}
 	}
-	fmt.Fprintf(b, "  no_new_privs: %s, seccomp: %s, user namespace: %s\n", yesNo(p.NoNewPrivs), seccompWord(p.Seccomp), ns)
+	fmt.Fprintf(b, "  no_new_privs: %s, seccomp: %s, user namespace: %s\n", model.YesNo(p.NoNewPrivs), model.SeccompWord(p.Seccomp), ns)
 	fmt.Fprintf(b, "  file caps:   %s\n", orNone(p.FileCaps))
 	if p.NumThreads > 1 {
 		if len(p.Threads) == 0 {
@@ -370,23 +391,4 @@ func orNone(s string) string {
 		return "none"
 	}
 	return s
-}
-
-func yesNo(b bool) string {
-	if b {
-		return "yes"
-	}
-	return "no"
-}
-
-func seccompWord(n int) string {
-	switch n {
-	case 0:
-		return "off"
-	case 1:
-		return "strict"
-	case 2:
-		return "filter"
-	}
-	return strconv.Itoa(n)
 }

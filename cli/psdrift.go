@@ -26,6 +26,9 @@ type driftJSON struct {
 // that cannot be read is a usage error; a default one is a warning.
 func psDrift(env Env, root, explicit string, all, procs []procscan.Process) (map[int]*driftJSON, error) {
 	c := drift.NewChecker(root, explicit)
+	if err := c.Validate(); err != nil {
+		return nil, usagef("ps: --proftpd-config: %s", strings.TrimPrefix(err.Error(), drift.ErrConfig.Error()+": "))
+	}
 	byPID := make(map[int]procscan.Process, len(all))
 	for _, p := range all {
 		byPID[p.PID] = p

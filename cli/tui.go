@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"sync"
@@ -39,6 +40,9 @@ func runTUI(env Env, args []string) error {
 	if len(p.pos) > 0 {
 		return usagef("unknown command %q (commands: %s)", clip(p.pos[0]), names())
 	}
+	if err := checkUserName("", p.get("user")); err != nil {
+		return err
+	}
 	opts := ui.Options{PAM: !p.has("no-pam"), User: p.get("user")}
 	if r := p.get("refresh"); r != "" {
 		d, err := time.ParseDuration(r)
@@ -50,6 +54,8 @@ func runTUI(env Env, args []string) error {
 	root := p.get("proc")
 	if root == "" {
 		root = env.ProcRoot
+	} else if err := checkProcRoot("", root); err != nil {
+		return err
 	}
 	sc, err := procscan.New(root)
 	if err != nil {
@@ -78,7 +84,31 @@ func runTUI(env Env, args []string) error {
 	if errors.Is(err, ui.ErrNoTTY) {
 		return usagef("the interactive view needs a terminal (%v); for scripts use captune ps", err)
 	}
+	var pe *ui.PanicError
+	if errors.As(err, &pe) {
+		return fail(ExitInternal, "%s", panicLine(pe))
+	}
 	return err
+}
+
+// panicLine is the one line for a panic inside the interactive view: the
+// terminal has been restored and the daemon stopped by then. The stack
+// trace goes to a private temporary file the line names, not over the
+// screen.
+func panicLine(pe *ui.PanicError) string {
+	msg := pe.Error()
+	if len(pe.Stack) == 0 {
+		return msg
+	}
+	f, err := os.CreateTemp("", "captune-panic-*.txt")
+	if err != nil {
+		return msg
+	}
+	defer f.Close()
+	if _, err := fmt.Fprintf(f, "captune %s: %v\n\n%s", Version, pe.Value, pe.Stack); err != nil {
+		return msg
+	}
+	return msg + "; stack trace in " + f.Name() + " (please report it)"
 }
 
 // tuiVerify gives the tuner its v key: the tuned block on a throwaway
@@ -135,7 +165,7 @@ func configTokens(path string) ([]modcap.Token, string, error) {
 	abs, _ := filepath.Abs(path)
 	opt := modcap.Options{}
 	if bin, err := exec.LookPath("proftpd"); err == nil {
-		if mods, err := proftpdModules(bin); err == nil {
+		if mods, err := proftpd.Modules(bin); err == nil {
 			opt.Modules = mods
 		}
 	}

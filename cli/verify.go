@@ -152,15 +152,16 @@ func verifyConfig(ctx context.Context, env Env, bin, path string) (string, error
 		}
 		return "", usagef("verify: %s: %v", clip(path), err)
 	}
-	for _, w := range cfg.Warnings {
-		fmt.Fprintf(env.Stderr, "captune: warning: %s\n", oneLine(w.String()))
-	}
 	if err := proftpd.Check(ctx, bin, abs); err != nil {
 		var ce *proftpd.ConfigError
 		if errors.As(err, &ce) {
 			return "", usagef("verify: proftpd -t rejects %s: %s", clip(path), ce.Message)
 		}
 		return "", verifyError(ctx, err)
+	}
+	// Warnings go with a result; a refusal is its one line alone.
+	for _, w := range cfg.Warnings {
+		fmt.Fprintf(env.Stderr, "captune: warning: %s\n", oneLine(w.String()))
 	}
 	return proftpd.Decisive(cfg), nil
 }

@@ -102,6 +102,16 @@ func (c *Checker) Check(all map[int]procscan.Process, p procscan.Process) (res *
 	return c.compare(p, master, path, cfg), "", nil
 }
 
+// Validate reads an explicit configuration at once, so that one that
+// cannot be read is refused even when no session is compared with it.
+func (c *Checker) Validate() error {
+	if c.explicit == "" {
+		return nil
+	}
+	_, _, err := c.read(c.explicit)
+	return err
+}
+
 func (c *Checker) read(path string) (*modcap.Config, string, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -105,3 +105,24 @@ func SetWords(s, known capset.Set) string {
 	}
 	return s.String()
 }
+
+// YesNo names a flag for people.
+func YesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+// SeccompWord names a seccomp mode (0 off, 1 strict, 2 filter).
+func SeccompWord(n int) string {
+	switch n {
+	case 0:
+		return "off"
+	case 1:
+		return "strict"
+	case 2:
+		return "filter"
+	}
+	return fmt.Sprint(n)
+}

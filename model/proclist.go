@@ -1,6 +1,7 @@
 package model
 
 import (
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -216,12 +217,14 @@ func (l *ProcList) rebuild() {
 			procs = append(procs, p)
 		}
 	}
+	l.sortProcs(procs)
+	// The gone process goes where the order puts it, and its index marks
+	// its row (sorting it with the others would lose which one it is).
 	goneIdx := -1
 	if l.gone != nil {
-		procs = append(procs, *l.gone)
-		goneIdx = len(procs) - 1
+		goneIdx = sort.Search(len(procs), func(i int) bool { return l.before(*l.gone, procs[i]) })
+		procs = slices.Insert(procs, goneIdx, *l.gone)
 	}
-	l.sortProcs(procs, goneIdx)
 	l.rows = l.rows[:0]
 	if l.tree {
 		for _, tr := range Tree(procs) {
@@ -247,10 +250,14 @@ func (l *ProcList) rebuild() {
 	}
 }
 
-func (l *ProcList) sortProcs(procs []procscan.Process, goneIdx int) {
-	var gonePID int
-	if goneIdx >= 0 {
-		gonePID = procs[goneIdx].PID
+func (l *ProcList) sortProcs(procs []procscan.Process) {
+	sort.SliceStable(procs, func(i, j int) bool { return l.before(procs[i], procs[j]) })
+}
+
+// before reports whether a is listed before b in the current order.
+func (l *ProcList) before(a, b procscan.Process) bool {
+	if l.desc {
+		a, b = b, a
 	}
 	less := func(a, b procscan.Process) bool {
 		switch l.sortKey {
@@ -270,13 +277,7 @@ func (l *ProcList) sortProcs(procs []procscan.Process, goneIdx int) {
 		}
 		return a.PID < b.PID
 	}
-	sort.SliceStable(procs, func(i, j int) bool {
-		if l.desc {
-			return less(procs[j], procs[i])
-		}
-		return less(procs[i], procs[j])
-	})
-	_ = gonePID
+	return less(a, b)
 }
 
 // TreeRow is one line of a drawn process tree.

@@ -213,6 +213,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.overlay = overlayEmit
 		return m, nil
 	case tea.KeyPressMsg:
+		if msg.String() == debugPanicKey && os.Getenv(debugPanicEnv) == "1" {
+			panic("debug panic: " + debugPanicEnv + "=1 and the key " + debugPanicKey) // see guard.go
+		}
 		return m.onKey(msg)
 	case tea.MouseWheelMsg:
 		return m.onWheel(msg)

@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"fmt"
 	"os"
 	"strings"
 
@@ -153,7 +152,7 @@ func (m Model) applyBody(w int) []string {
 	var out []string
 	switch {
 	case st.result != nil:
-		out = append(out, strings.Split(strings.TrimRight(resultText(*st.result), "\n"), "\n")...)
+		out = append(out, strings.Split(strings.TrimRight(st.result.Report(), "\n"), "\n")...)
 		out = append(out, "", m.styles.Dim.Render("k stops the daemon · esc closes this view (the daemon keeps running until k or quit)"))
 	case st.running:
 		out = append(out, "launching…")
@@ -172,49 +171,4 @@ func (m Model) applyBody(w int) []string {
 		}
 	}
 	return out
-}
-
-// resultText is the apply result: intended beside actual, and the probes.
-func resultText(r launch.Result) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "daemon PID %d as %s, uids %d/%d/%d\n", r.PID, r.Plan.User, r.UIDs[0], r.UIDs[1], r.UIDs[2])
-	fmt.Fprintf(&b, "%-12s %-16s  %-16s\n", "", "intended", "actual")
-	for _, row := range []struct {
-		name      string
-		want, got capset.Set
-	}{
-		{"permitted", r.Plan.Target.Permitted, r.Actual.Permitted},
-		{"effective", r.Plan.Target.Effective, r.Actual.Effective},
-		{"inheritable", r.Plan.Target.Inheritable, r.Actual.Inheritable},
-		{"bounding", r.Plan.Target.Bounding, r.Actual.Bounding},
-		{"ambient", r.Plan.Target.Ambient, r.Actual.Ambient},
-	} {
-		mark := "✓ same"
-		if row.want != row.got {
-			mark = "✗ differs"
-		}
-		fmt.Fprintf(&b, "%-12s %s  %s  %s\n", row.name, row.want.Hex(), row.got.Hex(), mark)
-	}
-	if r.Match {
-		b.WriteString("read-back: match\n")
-	} else {
-		for _, d := range r.Differences {
-			fmt.Fprintf(&b, "✗ %s\n", d)
-		}
-	}
-	if len(r.Probes) > 0 {
-		b.WriteString("\nwhat the daemon can do:\n")
-		for _, p := range r.Probes {
-			sym := map[string]string{"allowed": "✓", "denied": "✗", "permitted-only": "~", "not-testable": "?"}[p.Result]
-			extra := ""
-			if p.Errno != "" {
-				extra = " (" + p.Errno + ")"
-			}
-			fmt.Fprintf(&b, "%s %-21s %-15s %s%s\n", sym, p.Capability, p.Result, p.Name, extra)
-		}
-	}
-	for _, n := range r.Plan.Notes {
-		fmt.Fprintf(&b, "note: %s\n", n)
-	}
-	return b.String()
 }

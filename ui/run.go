@@ -18,7 +18,8 @@ var ErrNoTTY = errors.New("no terminal")
 // Run opens /dev/tty and runs the program on it, so standard output stays
 // free for what the user asks to print (captune > mod_cap.conf works). It
 // restores the terminal on quit, error, panic, SIGINT, SIGTERM and SIGHUP,
-// then writes the chosen output to out.
+// stops the test daemon, then writes the chosen output to out. A panic is
+// returned as a *PanicError.
 func Run(opts Options, out io.Writer) error {
 	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
 	if err != nil {
@@ -30,7 +31,9 @@ func Run(opts Options, out io.Writer) error {
 	}
 	// 30 frames a second is smooth for a table and halves the idle
 	// wake-ups of the default 60.
-	p := tea.NewProgram(New(opts), tea.WithInput(tty), tea.WithOutput(tty), tea.WithFPS(30))
+	rec := &recovered{}
+	p := tea.NewProgram(guard{m: New(opts), rec: rec}, tea.WithInput(tty), tea.WithOutput(tty), tea.WithFPS(30))
+	rec.quit = p.Quit
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -44,14 +47,20 @@ func Run(opts Options, out io.Writer) error {
 		}
 	}()
 	final, err := p.Run()
-	if err != nil && !errors.Is(err, tea.ErrProgramKilled) {
+	g, ok := final.(guard)
+	if ok {
+		g.m.StopDaemon()
+	}
+	switch {
+	case rec.value != nil:
+		return &PanicError{Value: rec.value, Stack: rec.stack}
+	case errors.Is(err, tea.ErrProgramPanic):
+		return &PanicError{Value: "a panic in a background task (its stack is printed above)"}
+	case err != nil && !errors.Is(err, tea.ErrProgramKilled):
 		return err
 	}
-	if m, ok := final.(Model); ok {
-		m.StopDaemon()
-	}
-	if m, ok := final.(Model); ok && m.Output != "" {
-		_, err := io.WriteString(out, m.Output)
+	if ok && g.m.Output != "" {
+		_, err := io.WriteString(out, g.m.Output)
 		return err
 	}
 	return nil

@@ -415,7 +415,7 @@ func (m Model) detailLines(w int) []string {
 	if !p.Sets.Ambient.Empty() {
 		add("ambient", p.Sets.Ambient.String())
 	}
-	add("no_new_privs", yesNo(p.NoNewPrivs)+"  seccomp "+seccompWord(p.Seccomp))
+	add("no_new_privs", model.YesNo(p.NoNewPrivs)+"  seccomp "+model.SeccompWord(p.Seccomp))
 	ns := "unknown"
 	if p.UserNSChild != nil {
 		ns = "initial"
@@ -526,23 +526,4 @@ func wrapLines(s string, w int) []string {
 		out = append(out, line)
 	}
 	return out
-}
-
-func yesNo(b bool) string {
-	if b {
-		return "yes"
-	}
-	return "no"
-}
-
-func seccompWord(n int) string {
-	switch n {
-	case 0:
-		return "off"
-	case 1:
-		return "strict"
-	case 2:
-		return "filter"
-	}
-	return strconv.Itoa(n)
 }

@@ -268,8 +268,16 @@ func (r *reader) openFile(path string) ([]byte, error) {
 	if st.IsDir() {
 		return nil, syscall.EISDIR
 	}
-	return io.ReadAll(f)
+	// A bound, so that /dev/zero or a runaway file cannot eat the memory.
+	data, err := io.ReadAll(io.LimitReader(f, maxFileBytes+1))
+	if err == nil && len(data) > maxFileBytes {
+		return nil, fmt.Errorf("larger than %d MiB, the most captune reads of a configuration file: %w", maxFileBytes>>20, syscall.EFBIG)
+	}
+	return data, err
 }
+
+// maxFileBytes bounds one configuration file (proftpd has no bound).
+const maxFileBytes = 16 << 20
 
 // countFile counts a file against Options.MaxFiles and records it.
 func (r *reader) countFile(path string) error {
@@ -883,6 +891,11 @@ func (r *reader) includeFile(f string, pos Pos, chain []string) error {
 		}
 	}
 	data, err := r.openFile(f)
+	if errors.Is(err, syscall.EFBIG) {
+		// Refused, not skipped: proftpd itself would read it (forever, for
+		// /dev/zero), so proftpd -t must not be asked.
+		return &Error{Pos: pos, Text: fmt.Sprintf("Include: '%s': %v", f, err), Hint: "refused by captune", refused: true}
+	}
 	if err != nil {
 		return errnoOf(err)
 	}
