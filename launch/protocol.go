@@ -2,7 +2,11 @@ package launch
 
 import (
 	"encoding/json"
+	"fmt"
+	"os"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"captune/capset"
 )
@@ -67,4 +71,22 @@ type Probe struct {
 func encode(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// hiddenStart opens the control and report pipes a hidden mode finds on
+// fds 3 and 4 and decodes its spec. Started by hand (no such pipes), it
+// says so and fails with exit code 2.
+func hiddenStart(what string, args []string, spec any) (ctl, rep *os.File, code int) {
+	for _, fd := range []int{ctlFD, reportFD} {
+		if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil || len(args) < 1 {
+			fmt.Fprintf(os.Stderr, "captune: the %s is started by captune apply, not by hand\n", what)
+			return nil, nil, 2
+		}
+	}
+	ctl, rep = os.NewFile(ctlFD, "control"), os.NewFile(reportFD, "report")
+	if err := json.Unmarshal([]byte(args[0]), spec); err != nil {
+		fmt.Fprintf(rep, "%s\n", encode(report{Error: "bad spec: " + err.Error()}))
+		return nil, nil, 2
+	}
+	return ctl, rep, 0
 }

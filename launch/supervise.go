@@ -1,7 +1,6 @@
 package launch
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -19,16 +18,10 @@ import (
 // group when captune's pipe closes (or, with keep, at the deadline or on
 // SIGTERM).
 func SuperviseMain(args []string) int {
-	ctl := os.NewFile(ctlFD, "control")
-	rep := os.NewFile(reportFD, "report")
-	if ctl == nil || rep == nil || len(args) < 1 {
-		fmt.Fprintln(os.Stderr, "captune: the supervisor is started by captune apply, not by hand")
-		return 2
-	}
 	var spec superviseSpec
-	if err := json.Unmarshal([]byte(args[0]), &spec); err != nil {
-		fmt.Fprintf(rep, "%s\n", encode(report{Error: "bad spec: " + err.Error()}))
-		return 2
+	ctl, rep, code := hiddenStart("supervisor", args, &spec)
+	if code != 0 {
+		return code
 	}
 	l := cap.NewLauncher(spec.Path, spec.Args, []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"})
 	l.SetUID(int(spec.UID))

@@ -2,7 +2,6 @@ package launch
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -21,16 +20,10 @@ import (
 // until the control pipe closes (captune exited, however it died), or in
 // keep mode until its deadline or SIGTERM. It removes its folder as it goes.
 func TestdMain(args []string) int {
-	ctl := os.NewFile(ctlFD, "control")
-	rep := os.NewFile(reportFD, "report")
-	if ctl == nil || rep == nil || len(args) < 1 {
-		fmt.Fprintln(os.Stderr, "captune: the probe daemon is started by captune apply, not by hand")
-		return 2
-	}
 	var spec testdSpec
-	if err := json.Unmarshal([]byte(args[0]), &spec); err != nil {
-		fmt.Fprintf(rep, "%s\n", encode(report{Error: "bad spec: " + err.Error()}))
-		return 2
+	ctl, rep, code := hiddenStart("probe daemon", args, &spec)
+	if code != 0 {
+		return code
 	}
 	if spec.Keep > 0 {
 		// Detached: captune may exit; the deadline or SIGTERM ends us.
