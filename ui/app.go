@@ -105,6 +105,7 @@ type Model struct {
 type tickMsg struct{}
 
 type scanMsg struct {
+	chain bool
 	snap  procscan.Snapshot
 	err   error
 	drift map[int]*drift.Result
@@ -154,10 +155,13 @@ func New(opts Options) Model {
 
 // Init starts the first scan and asks for the background colour.
 func (m Model) Init() tea.Cmd {
-	return tea.Batch(m.scanCmd(), tea.RequestBackgroundColor)
+	return tea.Batch(m.scanCmd(true), tea.RequestBackgroundColor)
 }
 
-func (m Model) scanCmd() tea.Cmd {
+// scanCmd reads the processes. Scans of the refresh chain (chain) schedule
+// the next tick when they land; an extra scan (after apply) does not, so
+// there is only ever one chain.
+func (m Model) scanCmd(chain bool) tea.Cmd {
 	sc := m.opts.Scanner
 	if sc == nil {
 		return nil
@@ -165,7 +169,7 @@ func (m Model) scanCmd() tea.Cmd {
 	dc := m.opts.Drift
 	return func() tea.Msg {
 		snap, err := sc.Snapshot()
-		msg := scanMsg{snap: snap, err: err}
+		msg := scanMsg{snap: snap, err: err, chain: chain}
 		if dc != nil && err == nil {
 			msg.drift = sessionDrift(dc, snap)
 		}
@@ -197,7 +201,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		m.scanning = true
-		return m, m.scanCmd()
+		return m, m.scanCmd(true)
 	case applyMsg:
 		return m.onApplyMsg(msg)
 	case stoppedMsg:
@@ -235,7 +239,9 @@ func (m *Model) applyHelpStyles() {
 }
 
 func (m Model) onScan(msg scanMsg) (tea.Model, tea.Cmd) {
-	m.scanning = false
+	if msg.chain {
+		m.scanning = false
+	}
 	if msg.err != nil {
 		m.scanErr = msg.err.Error()
 	} else {
@@ -243,6 +249,9 @@ func (m Model) onScan(msg scanMsg) (tea.Model, tea.Cmd) {
 		m.drift = msg.drift
 		m.list.SetSnapshot(msg.snap)
 		m.clampScroll()
+	}
+	if !msg.chain {
+		return m, nil
 	}
 	return m, m.tickCmd()
 }

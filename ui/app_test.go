@@ -359,3 +359,15 @@ func TestDetailShowsExpectedByConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestOneRefreshChain: only scans of the refresh chain schedule the next
+// tick, so an extra scan (after apply) never starts a second chain.
+func TestOneRefreshChain(t *testing.T) {
+	m := newTest(t, 80, 24)
+	if _, cmd := m.Update(scanMsg{snap: fixtureSnapshot()}); cmd != nil {
+		t.Error("an extra scan scheduled a tick")
+	}
+	if _, cmd := m.Update(scanMsg{snap: fixtureSnapshot(), chain: true}); cmd == nil {
+		t.Error("a chain scan did not schedule the next tick")
+	}
+}

@@ -123,7 +123,7 @@ func (m Model) onApplyMsg(msg applyMsg) (tea.Model, tea.Cmd) {
 	} else {
 		m.setError("daemon %d differs from the plan: %s", msg.result.PID, strings.Join(msg.result.Differences, "; "))
 	}
-	return m, m.scanCmd()
+	return m, m.scanCmd(false)
 }
 
 func (m Model) onStopped(msg stoppedMsg) (tea.Model, tea.Cmd) {
