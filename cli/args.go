@@ -1,8 +1,11 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"strings"
+
+	"captune/capset/modcap"
 )
 
 // flagSpec describes one --flag a command accepts.
@@ -108,4 +111,21 @@ func helpText(cmd, synopsis, about string, specs []flagSpec, examples string) st
 		b.WriteString("\nexamples:\n" + examples)
 	}
 	return b.String()
+}
+
+// parseTokens reads CapabilitiesSet tokens given as arguments, with
+// proftpd's error text and captune's hint; no arguments give nil.
+func parseTokens(cmd string, args []string) ([]modcap.Token, error) {
+	if len(args) == 0 {
+		return nil, nil
+	}
+	toks, err := modcap.ParseTokens(args)
+	if err != nil {
+		var te *modcap.TokenError
+		if errors.As(err, &te) && te.Hint != "" {
+			return nil, usagef("%s: %s (%s)", cmd, clip(te.Text), te.Hint)
+		}
+		return nil, usagef("%s: %s", cmd, clip(err.Error()))
+	}
+	return toks, nil
 }

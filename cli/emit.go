@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
 	"regexp"
 
@@ -52,13 +51,9 @@ func runEmit(env Env, args []string) error {
 			return usagef("emit: --from-set: %v", shortErr(err, p.get("from-set")))
 		}
 	case len(p.pos) > 0:
-		toks, err := modcap.ParseTokens(p.pos)
+		toks, err := parseTokens("emit", p.pos)
 		if err != nil {
-			var te *modcap.TokenError
-			if errors.As(err, &te) && te.Hint != "" {
-				return usagef("emit: %s (%s)", clip(te.Text), te.Hint)
-			}
-			return usagef("emit: %s", clip(err.Error()))
+			return err
 		}
 		kept = modcap.KeptByTokens(toks, pam)
 	default:

@@ -72,16 +72,9 @@ func runPredict(env Env, args []string) error {
 			predictFlags, "  captune predict\n  captune predict --config /etc/proftpd/proftpd.conf --user alice\n  captune predict -CAP_SETUID --json\n"))
 		return nil
 	}
-	var extra []modcap.Token
-	if len(p.pos) > 0 {
-		extra, err = modcap.ParseTokens(p.pos)
-		if err != nil {
-			var te *modcap.TokenError
-			if errors.As(err, &te) && te.Hint != "" {
-				return usagef("predict: %s (%s)", clip(te.Text), te.Hint)
-			}
-			return usagef("predict: %s", clip(err.Error()))
-		}
+	extra, err := parseTokens("predict", p.pos)
+	if err != nil {
+		return err
 	}
 	master, err := masterSet(env, p.get("master-set"))
 	if err != nil {

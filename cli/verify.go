@@ -81,16 +81,9 @@ func runVerify(env Env, args []string) error {
 			"  sudo captune verify\n  sudo captune verify -CAP_SETUID\n  sudo captune verify --config /etc/proftpd/proftpd.conf --user alice --json\n"))
 		return nil
 	}
-	var tokens []modcap.Token
-	if len(p.pos) > 0 {
-		tokens, err = modcap.ParseTokens(p.pos)
-		if err != nil {
-			var te *modcap.TokenError
-			if errors.As(err, &te) && te.Hint != "" {
-				return usagef("verify: %s (%s)", clip(te.Text), te.Hint)
-			}
-			return usagef("verify: %s", clip(err.Error()))
-		}
+	tokens, err := parseTokens("verify", p.pos)
+	if err != nil {
+		return err
 	}
 	if _, err := proftpd.NewAccount(p.get("user")); err != nil {
 		return usagef("verify: --user: %v", err)
