@@ -92,6 +92,30 @@ func (s Set) String() string {
 	return strings.Join(s.Names(), ",")
 }
 
+// Brief names the set for a one-line message without letting a large set
+// crowd out the rest of the line: a few names as they are ("cap_chown,
+// cap_setuid"), a set that lacks only a few of the named capabilities as
+// "all except ..." and anything bigger by its size, always with the mask
+// ("33 capabilities (000001fffe7f3e00)"). Brief is for people; Parse does
+// not read it back.
+func (s Set) Brief() string {
+	named := Upto(NamedCount)
+	switch missing := named &^ s; {
+	case s == 0:
+		return "none"
+	case s.Len() <= briefNames:
+		return s.String()
+	case s&^named == 0 && missing == 0:
+		return "all capabilities (" + s.Hex() + ")"
+	case s&^named == 0 && missing.Len() <= briefNames:
+		return "all except " + missing.String() + " (" + s.Hex() + ")"
+	}
+	return strconv.Itoa(s.Len()) + " capabilities (" + s.Hex() + ")"
+}
+
+// briefNames is the most names Brief writes out.
+const briefNames = 6
+
 // Upto returns the set of every capability numbered below n (n <= 64).
 func Upto(n int) Set {
 	if n >= MaxBits {
@@ -156,19 +180,34 @@ func ParseNames(s string) (Set, error) {
 	return out, nil
 }
 
-// Parse reads a set written in any of the forms captune accepts: a hex
-// mask ("0x4c1", "00000000000004c1", "1ffffffffff"), a list of names or bit
-// numbers ("cap_chown,CAP_SETUID", "0,7"), or libcap text
-// ("cap_chown,cap_setuid=ep"; the permitted set is taken). A bare run of
-// hex digits is a mask when it has 16 digits, more than two, or a letter;
-// one or two decimal digits are a bit number.
+// SetSyntax states, for help texts, how Parse reads a set.
+const SetSyntax = `A set is a hex mask (0x4c1, or 16 hex digits as /proc prints them, or hex
+digits with a letter: 4c1), a list of capability names or numbers separated
+by commas (cap_chown,cap_setuid or chown,setuid or 0,7), "all", "none", or
+libcap text (cap_chown,cap_setuid=ep: its permitted set). A lone number such
+as 10 is refused as ambiguous: write 0x10 for the mask, or the name
+(cap_net_bind_service) for capability 10.`
+
+// ErrAmbiguous reports a lone decimal number where a set is expected: it
+// could be a capability number or a hex mask.
+var ErrAmbiguous = errors.New("ambiguous set")
+
+// Parse reads a set as SetSyntax states: a hex mask ("0x4c1",
+// "00000000000004c1", "4c1"), a list of names or bit numbers
+// ("cap_chown,CAP_SETUID", "0,7"), or libcap text ("cap_chown,cap_setuid=ep";
+// the permitted set is taken). Sixteen hex digits are always a mask; a lone
+// run of fewer decimal digits ("10") is refused with ErrAmbiguous, saying
+// both readings.
 func Parse(s string) (Set, error) {
 	t := strings.TrimSpace(s)
 	if t == "" {
 		return 0, fmt.Errorf("%w: empty set", ErrUnknownCap)
 	}
-	if looksHex(t) {
+	switch hexForm(t) {
+	case formMask:
 		return ParseHex(t)
+	case formDigits:
+		return 0, ambiguous(t)
 	}
 	if strings.ContainsAny(t, "=+-") {
 		ps, err := ParseText(t)
@@ -180,18 +219,46 @@ func Parse(s string) (Set, error) {
 	return ParseNames(t)
 }
 
-func looksHex(t string) bool {
+type form int
+
+const (
+	formOther  form = iota
+	formMask        // 0x prefix, 16 hex digits, or hex digits with a letter
+	formDigits      // a lone run of 1 to 15 decimal digits
+)
+
+func hexForm(t string) form {
 	if strings.HasPrefix(t, "0x") || strings.HasPrefix(t, "0X") {
-		return true
+		return formMask
 	}
 	letter := false
 	for _, r := range t {
 		if !isHex(r) {
-			return false
+			return formOther
 		}
 		if r > '9' {
 			letter = true
 		}
 	}
-	return len(t) > 2 || letter
+	if letter || len(t) >= 16 {
+		return formMask
+	}
+	return formDigits
+}
+
+// ambiguous explains both readings of a lone number.
+func ambiguous(t string) error {
+	mask := "0x" + t
+	if m, err := ParseHex(t); err == nil {
+		mask += " (" + m.Brief() + ")"
+	}
+	n, err := strconv.Atoi(t)
+	if err != nil || n >= MaxBits {
+		return fmt.Errorf("%w %.24q: no capability has that number (0 to 63); write %s for the mask", ErrAmbiguous, t, mask)
+	}
+	name := ""
+	if Cap(n).Named() {
+		name = Cap(n).String() + " or "
+	}
+	return fmt.Errorf("%w %q: capability %d or the hex mask 0x%s? write %s\"%d,\" for the capability, %s for the mask", ErrAmbiguous, t, n, t, name, n, mask)
 }

@@ -47,8 +47,23 @@ func (e *usageError) Error() string { return e.msg }
 
 func usagef(format string, a ...any) error { return &usageError{fmt.Sprintf(format, a...)} }
 
+// rootCmd is the name parseArgs gets for captune's own flags (the
+// interactive view): its messages carry no command prefix, since report
+// already starts every message with "captune: ".
+const rootCmd = "captune"
+
+// msgPrefix is what a command's flag errors start with ("ps: "), and the
+// help to point to.
+func msgPrefix(cmd string) (prefix, help string) {
+	if cmd == rootCmd || cmd == "" {
+		return "", "captune --help"
+	}
+	return cmd + ": ", "captune " + cmd + " --help"
+}
+
 func parseArgs(cmd string, args []string, specs []flagSpec) (parsed, error) {
 	p := parsed{flags: map[string][]string{}}
+	pre, helpCmd := msgPrefix(cmd)
 	byName := map[string]flagSpec{}
 	for _, s := range specs {
 		byName[s.name] = s
@@ -69,25 +84,25 @@ func parseArgs(cmd string, args []string, specs []flagSpec) (parsed, error) {
 		name, val, hasVal := strings.Cut(a[2:], "=")
 		s, ok := byName[name]
 		if !ok {
-			return p, usagef("%s: unknown flag --%s (see captune %s --help)", cmd, name, cmd)
+			return p, usagef("%sunknown flag --%s (see %s)", pre, name, helpCmd)
 		}
 		if s.optional && !hasVal {
 			val = ""
 		} else if s.value && !hasVal {
 			if i+1 >= len(args) {
-				return p, usagef("%s: --%s needs a value", cmd, name)
+				return p, usagef("%s--%s needs a value", pre, name)
 			}
 			i++
 			val = args[i]
 		} else if !s.value && hasVal {
-			return p, usagef("%s: --%s takes no value", cmd, name)
+			return p, usagef("%s--%s takes no value", pre, name)
 		}
 		if s.value && !s.optional && val == "" {
 			// An empty value would silently mean the default.
-			return p, usagef("%s: --%s needs a value (it is empty)", cmd, name)
+			return p, usagef("%s--%s needs a value (it is empty)", pre, name)
 		}
 		if !s.multi && p.has(name) {
-			return p, usagef("%s: --%s given twice", cmd, name)
+			return p, usagef("%s--%s given twice", pre, name)
 		}
 		p.flags[name] = append(p.flags[name], val)
 	}

@@ -20,7 +20,7 @@ func runDecode(env Env, args []string) error {
 	}
 	if p.has("help") {
 		fmt.Fprint(env.Stdout, helpText("decode", "[--json] HEX...",
-			"Prints each 64-bit mask as 0x<16 hex digits>=<names>, the same names in the same\norder as capsh --decode. A leading 0x is optional; bits without a name print as numbers.",
+			"Prints each 64-bit mask as 0x<16 hex digits>=<names>, the same names in the same\norder as capsh --decode. A leading 0x is optional; bits without a name print as numbers.\nEvery argument is a mask, so 10 here is 0x10 (where captune reads a set, a lone\nnumber is refused as ambiguous instead).",
 			decodeFlags, "  captune decode 00000000200004c1\n  captune decode --json 0x3000 1ffffffffff\n"))
 		return nil
 	}

@@ -23,7 +23,7 @@ func runEmit(env Env, args []string) error {
 	}
 	if p.has("help") {
 		fmt.Fprint(env.Stdout, helpText("emit", "[--format modcap|systemd|docker|capsh] [--no-pam] [--from-set SET] [+CAP_X|-CAP_X ...]",
-			"Prints the minimal mod_cap block that keeps the set the tokens produce (tokens follow\nCapabilitiesSet's grammar; no tokens: the default set). With --from-set, the block\nfor exactly that kept set, or an error listing why mod_cap cannot keep it.",
+			"Prints the minimal mod_cap block that keeps the set the tokens produce (tokens follow\nCapabilitiesSet's grammar; no tokens: the default set). With --from-set, the block\nfor exactly that kept set, or an error listing why mod_cap cannot keep it.\n\n"+capset.SetSyntax,
 			emitFlags, "  captune emit -CAP_CHOWN +CAP_FOWNER\n  captune emit --from-set cap_net_bind_service,cap_chown\n  captune emit --format systemd +CAP_DAC_READ_SEARCH\n"))
 		return nil
 	}

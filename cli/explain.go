@@ -6,6 +6,7 @@ import (
 
 	"captune/capset"
 	"captune/capset/modcap"
+	"captune/model"
 )
 
 var explainFlags = []flagSpec{
@@ -97,8 +98,12 @@ func explainOne(c capset.Cap) string {
 }
 
 // wrap folds text at width, indenting every line; lines after the first
-// also hang under the text after a leading "- " or "! " marker.
+// also hang under the text after a leading "- " or "! " marker. The text
+// is escaped first (model.Printable): reasons and differences quote
+// configuration files, paths and process titles, which must never drive
+// the terminal.
 func wrap(text string, width int, indent string) string {
+	text = model.Printable(text)
 	var b strings.Builder
 	line := indent
 	hang := indent

@@ -15,6 +15,7 @@ import (
 	"captune/capset"
 	"captune/capset/modcap"
 	"captune/launch/proftpd"
+	"captune/model"
 )
 
 var predictFlags = []flagSpec{
@@ -68,7 +69,7 @@ func runPredict(env Env, args []string) error {
 	}
 	if p.has("help") {
 		fmt.Fprint(env.Stdout, helpText("predict", "[--config FILE] [--user NAME] [--group NAME]... [--root-login] [--vhost ADDR] [--no-pam] [+CAP_X|-CAP_X ...] [--json]",
-			"Predicts what an FTP session process holds after login: CapPrm, CapEff, CapInh,\nCapAmb, CapBnd and its uids, with the reason for each point. Tokens act as the\nfirst CapabilitiesSet line of the selected server (\"what if\").",
+			"Predicts what an FTP session process holds after login: CapPrm, CapEff, CapInh,\nCapAmb, CapBnd and its uids, with the reason for each point. Tokens act as the\nfirst CapabilitiesSet line of the selected server (\"what if\").\n\n"+capset.SetSyntax,
 			predictFlags, "  captune predict\n  captune predict --config /etc/proftpd/proftpd.conf --user alice\n  captune predict -CAP_SETUID --json\n"))
 		return nil
 	}
@@ -154,9 +155,9 @@ func nonNil(s []string) []string {
 
 func predictText(pr modcap.Prediction, checked checkedJSON) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "server:  %s\n", pr.Server)
+	fmt.Fprintf(&b, "server:  %s\n", model.Printable(pr.Server))
 	if pr.Refused {
-		fmt.Fprintf(&b, "login:   refused: %s\n", pr.Why)
+		fmt.Fprintf(&b, "login:   refused: %s\n", model.Printable(pr.Why))
 		return b.String()
 	}
 	eng := "on"
@@ -188,7 +189,7 @@ func predictText(pr modcap.Prediction, checked checkedJSON) string {
 			b.WriteString(wrap("! "+w, 78, "  "))
 		}
 	}
-	fmt.Fprintf(&b, "checked: by %s: %s\n", checked.By, checked.Note)
+	fmt.Fprintf(&b, "checked: by %s: %s\n", checked.By, model.Printable(checked.Note))
 	return b.String()
 }
 

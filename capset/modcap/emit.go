@@ -85,15 +85,34 @@ type UnexpressibleError struct {
 	Nearest  capset.Set
 }
 
-// Error lists every reason on one line.
+// Error lists every reason on one line. Sets are written compactly
+// (capset.Set.Brief), and the capabilities mod_cap has no token for are
+// one reason when there are many, so that the reasons always fit.
 func (e *UnexpressibleError) Error() string {
-	rs := make([]string, len(e.Problems))
-	for i, p := range e.Problems {
-		rs[i] = p.Reason
+	var rs []string
+	var never capset.Set
+	for _, p := range e.Problems {
+		if !Expressible.Has(p.Cap) {
+			never = never.With(p.Cap)
+		}
+	}
+	grouped := never.Len() > neverListed
+	for _, p := range e.Problems {
+		if grouped && never.Has(p.Cap) {
+			continue
+		}
+		rs = append(rs, p.Reason)
+	}
+	if grouped {
+		rs = append(rs, fmt.Sprintf("%s are never kept (mod_cap has no token for them; it keeps only %s)",
+			never.Brief(), (Expressible|DefaultKept(true)).String()))
 	}
 	return fmt.Sprintf("mod_cap cannot keep exactly %s: %s; nearest set it can keep: %s (%s)",
-		e.Want, strings.Join(rs, "; "), e.Nearest, e.Nearest.Hex())
+		e.Want.Brief(), strings.Join(rs, "; "), e.Nearest, e.Nearest.Hex())
 }
+
+// neverListed is how many never-kept capabilities Error names one by one.
+const neverListed = 3
 
 // Block is a directive block that makes mod_cap keep a set.
 type Block struct {
