@@ -81,8 +81,12 @@ func runPs(env Env, args []string) error {
 	if err != nil {
 		return fail(ExitMissing, "ps: %v", err)
 	}
-	for _, n := range snap.Notes() {
-		fmt.Fprintf(env.Stderr, "captune: %s\n", n)
+	notes := snap.Notes()
+	if len(pids) > 0 {
+		notes = snap.NotesFor(pids)
+	}
+	for _, n := range notes {
+		fmt.Fprintf(env.Stderr, "captune: %s\n", oneLine(n))
 	}
 	known := capset.KnownSet(snap.LastCap)
 	if len(pids) > 0 {
@@ -162,18 +166,27 @@ func pad(s string, width int) string {
 	return s
 }
 
+// maxCommandWidth bounds the COMMAND column: a kernel name is at most 16
+// bytes (64 for a kernel thread), but a crafted proc tree's name, once
+// escaped, could pad every row; a longer cell is cut with "…".
+const maxCommandWidth = 48
+
 func psCommand(pr procscan.Process, prefix string) string {
 	cmd := prefix + model.Printable(pr.Comm)
 	if pr.Role != "" {
 		cmd += "(" + roleShort(pr.Role) + ")"
+	}
+	if utf8.RuneCountInString(cmd) > maxCommandWidth {
+		r := []rune(cmd)
+		cmd = string(r[:maxCommandWidth-1]) + "…"
 	}
 	return cmd
 }
 
 func psRow(b *strings.Builder, pr procscan.Process, known capset.Set, prefix string, width int) {
 	user := model.Printable(pr.User)
-	if len(user) > 10 {
-		user = user[:9] + "+"
+	if r := []rune(user); len(r) > 10 {
+		user = string(r[:9]) + "+"
 	}
 	fmt.Fprintf(b, "%-7d %-7d %-10s %s %s\n", pr.PID, pr.PPID, user, pad(psCommand(pr, prefix), width), model.CapText(pr, known))
 }
@@ -251,6 +264,7 @@ type procJSON struct {
 	User         string       `json:"user"`
 	Comm         string       `json:"comm"`
 	Cmdline      []string     `json:"cmdline"`
+	CmdlineCut   bool         `json:"cmdline_cut,omitempty"`
 	Inheritable  string       `json:"inheritable"`
 	Permitted    string       `json:"permitted"`
 	Effective    string       `json:"effective"`
@@ -284,7 +298,7 @@ func psJSON(pr procscan.Process) procJSON {
 		th = append(th, threadJSON{TID: t.TID, Comm: model.Printable(t.Comm), setsJSON: setsOf(t.Sets)})
 	}
 	return procJSON{
-		PID: pr.PID, PPID: pr.PPID, UID: pr.UID, EUID: pr.EUID, User: model.Printable(pr.User), Comm: model.Printable(pr.Comm), Cmdline: cmd,
+		PID: pr.PID, PPID: pr.PPID, UID: pr.UID, EUID: pr.EUID, User: model.Printable(pr.User), Comm: model.Printable(pr.Comm), Cmdline: cmd, CmdlineCut: pr.CmdlineCut,
 		Inheritable: s.Inheritable, Permitted: s.Permitted, Effective: s.Effective, Bounding: s.Bounding, Ambient: s.Ambient,
 		NoNewPrivs: pr.NoNewPrivs, Seccomp: pr.Seccomp, UserNSChild: pr.UserNSChild, KernelThread: pr.KernelThread,
 		FileCaps: pr.FileCaps, Role: string(pr.Role), FTPUser: model.Printable(pr.FTPUser), FTPHost: model.Printable(pr.FTPHost), FTPState: model.Printable(pr.FTPState),
@@ -344,7 +358,11 @@ func psDetail(env Env, snap procscan.Snapshot, pids []int, known capset.Set, asJ
 // DetailText writes one process in full, with every set by name.
 func DetailText(b *strings.Builder, p procscan.Process, known capset.Set) {
 	fmt.Fprintf(b, "%d: %s\n", p.PID, capset.Triple{Effective: p.Sets.Effective, Permitted: p.Sets.Permitted, Inheritable: p.Sets.Inheritable})
-	fmt.Fprintf(b, "  command:     %s\n", model.Printable(model.Command(p)))
+	cut := ""
+	if p.CmdlineCut {
+		cut = " … (cut: longer than captune reads)"
+	}
+	fmt.Fprintf(b, "  command:     %s%s\n", model.Printable(model.Command(p)), cut)
 	fmt.Fprintf(b, "  parent:      %d\n", p.PPID)
 	fmt.Fprintf(b, "  user:        %s (uid %d/%d/%d real/effective/saved, gid %d/%d)\n", model.Printable(p.User), p.UID, p.EUID, p.SUID, p.GID, p.EGID)
 	if p.Role != "" {
