@@ -72,7 +72,7 @@ func TestPsFixtureLookAlikes(t *testing.T) {
 	}
 	m := byPID(procs)
 	for pid, role := range map[int]string{600: "", 601: "", 700: "", 701: "", 800: "", 900: "proftpd-master", 901: "proftpd-session"} {
-		if m[pid].Role != role || (role == "" && (m[pid].FTPUser != "" || m[pid].Drift != nil)) {
+		if m[pid].Role != role || (role == "" && (m[pid].FTPUser != "" || m[pid].Drift != nil || m[pid].ConfigStatus != "")) {
 			t.Errorf("PID %d: %+v, want role %q", pid, m[pid], role)
 		}
 	}
