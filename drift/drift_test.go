@@ -293,3 +293,38 @@ func TestParseDefaults(t *testing.T) {
 		t.Error("no files: no error")
 	}
 }
+
+// TestCompiledInDefaults: a file that sets neither PidFile nor
+// ScoreboardFile is judged with the installed proftpd's compiled-in ones,
+// but only for a master that runs that very binary.
+func TestCompiledInDefaults(t *testing.T) {
+	dir := t.TempDir()
+	bin := write(t, filepath.Join(dir, "sbin", "proftpd"), "#!/bin/false\n")
+	other := write(t, filepath.Join(dir, "local", "proftpd"), "#!/bin/false\n")
+	pidFile := write(t, filepath.Join(dir, "run", "proftpd.pid"), "10\n")
+	conf := write(t, filepath.Join(dir, "etc", "proftpd.conf"), "ServerName plain\n")
+	installed := func() (Installed, error) {
+		return Installed{Binary: bin, Defaults: Defaults{ConfigFile: conf, PidFile: pidFile, ScoreboardFile: filepath.Join(dir, "run", "proftpd.scoreboard")}}, nil
+	}
+	for _, c := range []struct {
+		exe    string
+		status Status
+		note   string
+	}{
+		{bin, Known, "its PidFile " + pidFile + " holds PID 10"},
+		{other, Unknown, "no PidFile known"},
+	} {
+		root := procTree(t, map[int]map[int]string{10: {}})
+		if err := os.Symlink(c.exe, filepath.Join(root, "10", "exe")); err != nil {
+			t.Fatal(err)
+		}
+		opt := Options{Installed: installed}
+		if c.exe == other {
+			opt.Candidates = []string{conf} // its default file is not known either
+		}
+		rep := liveChecker(root, opt).Check([]procscan.Process{master(10), session(11, 10)})
+		if id := rep.Masters[10]; id.Status != c.status || !strings.Contains(id.Note, c.note) || (c.status == Known && id.Config != conf) {
+			t.Errorf("master running %s: %+v, want %s naming %q", c.exe, id, c.status, c.note)
+		}
+	}
+}
