@@ -220,14 +220,24 @@ func (c *Checker) bounded(f func()) error {
 		return errors.New("a previous read of the configuration has not returned (a hung file system?)")
 	}
 	done := make(chan struct{})
+	var failed error
 	go func() {
-		defer c.busy.Store(false)
-		defer close(done)
+		defer func() {
+			// A bug must not take captune down from a goroutine: the
+			// answer is then "unknown", with the reason.
+			if p := recover(); p != nil {
+				failed = fmt.Errorf("internal error while checking drift: %v", p)
+			}
+			// Free before the caller hears of the end, so that its next
+			// run never finds this one still busy.
+			c.busy.Store(false)
+			close(done)
+		}()
 		f()
 	}()
 	select {
 	case <-done:
-		return nil
+		return failed
 	case <-time.After(c.opt.Timeout):
 		return errTimeout{c.opt.Timeout}
 	}

@@ -328,3 +328,32 @@ func TestCompiledInDefaults(t *testing.T) {
 		}
 	}
 }
+
+// TestValidateThenCheck: a check right after Validate never finds the
+// checker still busy with it.
+func TestValidateThenCheck(t *testing.T) {
+	conf := write(t, filepath.Join(t.TempDir(), "ftp.conf"), "CapabilitiesSet +CAP_FOWNER\n")
+	for i := 0; i < 200; i++ {
+		c := NewChecker("testdata-none", Options{Explicit: conf})
+		if err := c.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		if r := c.Check([]procscan.Process{master(10), session(11, 10)}).Sessions[11]; r == nil || r.Status != Known {
+			t.Fatalf("run %d: %+v", i, r)
+		}
+	}
+}
+
+// TestCheckSurvivesPanic: a bug inside a check makes the answer unknown,
+// with the reason, instead of crashing captune from its goroutine.
+func TestCheckSurvivesPanic(t *testing.T) {
+	conf := write(t, filepath.Join(t.TempDir(), "ftp.conf"), "CapabilitiesSet +CAP_FOWNER\n")
+	c := NewChecker("testdata-none", Options{Explicit: conf, Installed: func() (Installed, error) { panic("boom") }})
+	r := c.Check([]procscan.Process{master(10), session(11, 10)}).Sessions[11]
+	if r == nil || r.Status != Unknown || r.Note != "internal error while checking drift: boom" {
+		t.Errorf("%+v", r)
+	}
+	if c.busy.Load() {
+		t.Error("still busy after the panic")
+	}
+}
