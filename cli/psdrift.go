@@ -48,15 +48,20 @@ func installedProftpd() (drift.Installed, error) {
 		return drift.Installed{}, err
 	}
 	in := drift.Installed{Binary: bin}
-	if mods, err := proftpd.Modules(bin); err == nil {
-		in.Modules = mods
-	}
+	// proftpd -l and -V at once: each costs a process start.
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if mods, err := proftpd.Modules(bin); err == nil {
+			in.Modules = mods
+		}
+	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, bin, "-V").Output()
-	if err == nil {
+	if out, err := exec.CommandContext(ctx, bin, "-V").Output(); err == nil {
 		in.Defaults, _ = drift.ParseDefaults(string(out))
 	}
+	<-done
 	return in, nil
 }
 
@@ -70,8 +75,16 @@ func psDrift(env Env, root, explicit string, all, procs []procscan.Process) (map
 	if err := c.Validate(); err != nil {
 		return nil, drift.Report{}, usagef("ps: --proftpd-config: %s", strings.TrimPrefix(err.Error(), drift.ErrConfig.Error()+": "))
 	}
-	rep := c.Check(all)
 	out := map[int]*driftJSON{}
+	proftpdShown := false
+	for _, p := range procs {
+		proftpdShown = proftpdShown || p.Role == procscan.RoleProftpdMaster || p.Role == procscan.RoleProftpdSession
+	}
+	if !proftpdShown {
+		// Nothing shown has a configuration: no file is read at all.
+		return out, drift.Report{}, nil
+	}
+	rep := c.Check(all)
 	var unknown []*drift.Result
 	for _, p := range procs {
 		r := rep.Sessions[p.PID]
