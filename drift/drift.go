@@ -368,57 +368,75 @@ func trusted(m procscan.Process) []uint32 {
 	return []uint32{0, m.UID}
 }
 
-// candidate is a file that may be a master's configuration.
-type candidate struct {
-	path, why string
-}
-
-// identify finds which configuration master m runs.
+// identify finds which configuration master m runs: the given file when
+// it counts for m, else the file evidence ties to m.
 func (r *round) identify(m procscan.Process) *Identity {
-	id := &Identity{Master: m.PID, Status: Unknown}
+	var given *Identity
 	if x := r.c.opt.Explicit; x != "" {
-		return r.identifyExplicit(m, x)
+		if given = r.identifyExplicit(m, x); given.Status == Known {
+			return given
+		}
 	}
 	if !r.c.live {
-		id.Note = "not this machine's /proc: give the configuration with --proftpd-config"
-		return id
+		if given != nil {
+			return given
+		}
+		return &Identity{Master: m.PID, Status: Unknown, Note: "not this machine's /proc: give the configuration with --proftpd-config"}
 	}
-	var cands []candidate
+	id := r.identifyByEvidence(m)
+	if id.Status != Known && given != nil {
+		id.Note = given.Note + "; and " + id.Note
+	}
+	return id
+}
+
+// identifyByEvidence tries the files master m may run (its visible -c,
+// Options.Candidates, the compiled-in configuration file) and keeps the
+// first that evidence ties to m.
+func (r *round) identifyByEvidence(m procscan.Process) *Identity {
+	id := &Identity{Master: m.PID, Status: Unknown}
+	var cands []string
 	if a := MasterConfigArg(m.Cmdline); a != "" {
 		if !filepath.IsAbs(a) {
 			if cwd, err := os.Readlink(r.pidPath(m.PID, "cwd")); err == nil {
 				a = filepath.Join(cwd, a)
 			}
 		}
-		cands = append(cands, candidate{a, "the master's -c"})
+		cands = append(cands, a)
 	}
 	for _, p := range r.c.opt.Candidates {
 		if abs, err := filepath.Abs(p); err == nil {
-			cands = append(cands, candidate{abs, "given to captune"})
+			cands = append(cands, abs)
 		}
 	}
 	def := r.c.defaultConfig
 	if d, ok := r.defaultsFor(m); ok && d.ConfigFile != "" {
 		def = d.ConfigFile
 	}
-	cands = append(cands, candidate{def, "proftpd's default"})
+	cands = append(cands, def)
 	var tried []string
 	seen := map[string]bool{}
-	for _, cand := range cands {
-		if seen[cand.path] {
+	if x := r.c.opt.Explicit; x != "" {
+		if abs, err := filepath.Abs(x); err == nil {
+			seen[abs] = true
+		}
+		seen[x] = true
+	}
+	for _, path := range cands {
+		if seen[path] {
 			continue
 		}
-		seen[cand.path] = true
-		cfg, err := r.read(cand.path, trusted(m))
+		seen[path] = true
+		cfg, err := r.read(path, trusted(m))
 		if err != nil {
-			tried = append(tried, shortErr(cand.path, err).Error())
+			tried = append(tried, shortErr(path, err).Error())
 			continue
 		}
 		ev := r.evidence(m, cfg)
 		if ev.match != "" {
-			return &Identity{Master: m.PID, Status: Known, Config: cand.path, Note: ev.match, cfg: cfg}
+			return &Identity{Master: m.PID, Status: Known, Config: path, Note: ev.match, cfg: cfg}
 		}
-		tried = append(tried, cand.path+": "+ev.against())
+		tried = append(tried, path+": "+ev.against())
 	}
 	id.Note = fmt.Sprintf("no file is known to be master %d's configuration (proftpd hides its -c; tried %s)", m.PID, strings.Join(tried, "; "))
 	return id
@@ -494,8 +512,12 @@ func (r *round) evidence(m procscan.Process, cfg *modcap.Config) evidence {
 	}
 	if sbFile != "" {
 		lock := filepath.Clean(sbFile) + ".lck"
-		if fd := r.holds(m.PID, lock, filepath.Clean(sbFile)); fd != "" {
-			match = append(match, fmt.Sprintf("the master holds its ScoreboardFile lock %s open (fd %s)", lock, fd))
+		if fd, held := r.holds(m.PID, lock, filepath.Clean(sbFile)); fd != "" {
+			what := "ScoreboardFile lock"
+			if held != lock {
+				what = "ScoreboardFile"
+			}
+			match = append(match, fmt.Sprintf("the master holds its %s %s open (fd %s)", what, held, fd))
 		} else if other := r.heldBy(m.PID, lock, filepath.Clean(sbFile)); other != 0 {
 			ev.other = fmt.Sprintf("proftpd master %d holds its ScoreboardFile lock %s open", other, lock)
 		} else {
@@ -584,23 +606,24 @@ func atoiOr(s string) int {
 	return n
 }
 
-// holds returns the descriptor through which pid holds one of paths, or "".
-func (r *round) holds(pid int, paths ...string) string {
-	for _, l := range r.links(pid) {
-		fd, target, _ := strings.Cut(l, "\x00")
-		for _, p := range paths {
+// holds returns the descriptor through which pid holds one of paths (the
+// first path it holds, in the order given) and that path, or "".
+func (r *round) holds(pid int, paths ...string) (fd, path string) {
+	for _, p := range paths {
+		for _, l := range r.links(pid) {
+			n, target, _ := strings.Cut(l, "\x00")
 			if target == p {
-				return fd
+				return n, p
 			}
 		}
 	}
-	return ""
+	return "", ""
 }
 
 // heldBy returns another master holding one of paths, or 0.
 func (r *round) heldBy(self int, paths ...string) int {
 	for _, m := range r.masters {
-		if m.PID != self && r.holds(m.PID, paths...) != "" {
+		if fd, _ := r.holds(m.PID, paths...); m.PID != self && fd != "" {
 			return m.PID
 		}
 	}

@@ -357,3 +357,27 @@ func TestCheckSurvivesPanic(t *testing.T) {
 		t.Error("still busy after the panic")
 	}
 }
+
+// TestGivenAndEvidence: with several masters, the given file counts for
+// the one it is tied to, and another master's own file is still found by
+// its evidence.
+func TestGivenAndEvidence(t *testing.T) {
+	dir := t.TempDir()
+	given := write(t, filepath.Join(dir, "a.conf"), "ScoreboardFile /srv/a/sb\n")
+	pidB := write(t, filepath.Join(dir, "b.pid"), "20\n")
+	other := write(t, filepath.Join(dir, "b.conf"), "PidFile "+pidB+"\n")
+	root := procTree(t, map[int]map[int]string{10: {5: "/srv/a/sb.lck"}, 20: {}})
+	rep := liveChecker(root, Options{Explicit: given, Candidates: []string{other}}).Check([]procscan.Process{master(10), master(20)})
+	if id := rep.Masters[10]; id.Status != Known || id.Config != given || !strings.HasPrefix(id.Note, "given with --proftpd-config; ") {
+		t.Errorf("master 10: %+v", id)
+	}
+	if id := rep.Masters[20]; id.Status != Known || id.Config != other || id.Note != "its PidFile "+pidB+" holds PID 20" {
+		t.Errorf("master 20: %+v", id)
+	}
+	// Without a file of its own, master 20 says why, both ways.
+	rep = liveChecker(root, Options{Explicit: given}).Check([]procscan.Process{master(10), master(20)})
+	if id := rep.Masters[20]; id.Status != Unknown || !strings.HasPrefix(id.Note, "--proftpd-config "+given+" is not master 20's: proftpd master 10 holds") ||
+		!strings.Contains(id.Note, "; and no file is known to be master 20's configuration") {
+		t.Errorf("master 20 alone: %+v", id)
+	}
+}
