@@ -200,11 +200,17 @@ func startAs(t *testing.T, uid int, path string, argv []string, env ...string) *
 }
 
 // childOf waits until pid has a child named comm and returns its PID.
+// Every thread's children file counts: any thread may have forked it.
 func childOf(t *testing.T, pid int, comm string) int {
 	t.Helper()
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
-		for _, f := range strings.Fields(string(b)) {
+		var kids []string
+		files, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+		for _, f := range files {
+			b, _ := os.ReadFile(f)
+			kids = append(kids, strings.Fields(string(b))...)
+		}
+		for _, f := range kids {
 			c, _ := strconv.Atoi(f)
 			if name, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", c)); strings.TrimSpace(string(name)) == comm {
 				return c
