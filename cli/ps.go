@@ -46,8 +46,8 @@ configuration known to be the master's: given with --proftpd-config, or tied to
 it by evidence (its PidFile holds the master's PID, or the master holds its
 ScoreboardFile's lock open; proftpd -V's defaults count for files that set
 neither). proftpd hides its -c, so otherwise the configuration is unknown: no
-drift, exit 0, "config_status": "unknown" and a note on stderr. Only processes
-a root-run, root-owned proftpd started count as masters; look-alikes are noted.
+drift, exit 0, "config_status": "unknown" and a note on stderr. Only a proftpd
+run by root from a root-owned binary counts as a master; look-alikes are noted.
 exit codes: 0, or 1 when drift is found; 2 bad input.`
 
 func runPs(env Env, args []string) error {
