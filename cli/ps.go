@@ -21,7 +21,7 @@ var psFlags = []flagSpec{
 	{name: "filter", value: true, arg: "TEXT", help: "case-insensitive match on user, command and capability names; a number matches that PID"},
 	{name: "all", help: "include kernel threads"},
 	{name: "proc", value: true, arg: "DIR", help: "proc mount to read (default /proc)"},
-	{name: "proftpd-config", value: true, arg: "FILE", help: "configuration to compare proftpd sessions with (default: the master's -c argument, else " + drift.DefaultConfig + ")"},
+	{name: "proftpd-config", value: true, arg: "FILE", help: "the proftpd master's configuration, to compare its sessions with (default: the file evidence ties to the master, else none)"},
 	{name: "help", help: "show this help"},
 }
 
@@ -38,12 +38,16 @@ Processes holding nothing are listed too; kernel threads only with --all.
 With PIDs, shows just those, with all five sets by name (like getpcaps).
 
 Drift: each logged-in proftpd session (role proftpd-session) is compared with
-what the configuration predicts for its user and its master's permitted set
-(as captune predict does); a difference is drift (JSON key "drift", null when
-none), e.g. a configuration changed since the master started. Pre-login
-children are never drift. Without --proftpd-config the configuration is the
-master's -c argument, else ` + drift.DefaultConfig + `, and only for this
-machine's /proc.
+what its master's configuration predicts for its user and the master's
+permitted set (as captune predict does); a difference is drift (JSON key
+"drift", null when none), e.g. a configuration changed since the master
+started. Pre-login children are never drift. Drift is claimed only against a
+configuration known to be the master's: given with --proftpd-config, or tied to
+it by evidence (its PidFile holds the master's PID, or the master holds its
+ScoreboardFile's lock open; proftpd -V's defaults count for files that set
+neither). proftpd hides its -c, so otherwise the configuration is unknown: no
+drift, exit 0, "config_status": "unknown" and a note on stderr. Only a proftpd
+run by root from a root-owned binary counts as a master; look-alikes are noted.
 exit codes: 0, or 1 when drift is found; 2 bad input.`
 
 func runPs(env Env, args []string) error {
@@ -81,20 +85,24 @@ func runPs(env Env, args []string) error {
 	if err != nil {
 		return fail(ExitMissing, "ps: %v", err)
 	}
-	for _, n := range snap.Notes() {
-		fmt.Fprintf(env.Stderr, "captune: %s\n", n)
+	notes := snap.Notes()
+	if len(pids) > 0 {
+		notes = snap.NotesFor(pids)
+	}
+	for _, n := range notes {
+		fmt.Fprintf(env.Stderr, "captune: %s\n", oneLine(n))
 	}
 	known := capset.KnownSet(snap.LastCap)
 	if len(pids) > 0 {
 		return psDetail(env, snap, pids, known, p.has("json"), root, p.get("proftpd-config"))
 	}
 	procs := psSelect(snap.Procs, p.get("filter"), p.has("all"))
-	drift, err := psDrift(env, root, p.get("proftpd-config"), snap.Procs, procs)
+	drift, rep, err := psDrift(env, root, p.get("proftpd-config"), snap.Procs, procs)
 	if err != nil {
 		return err
 	}
 	if p.has("json") {
-		if err := writeJSON(env, psJSONList(procs, drift)); err != nil {
+		if err := writeJSON(env, psJSONList(procs, drift, rep, known)); err != nil {
 			return err
 		}
 		return driftExit(drift)
@@ -162,18 +170,27 @@ func pad(s string, width int) string {
 	return s
 }
 
+// maxCommandWidth bounds the COMMAND column: a kernel name is at most 16
+// bytes (64 for a kernel thread), but a crafted proc tree's name, once
+// escaped, could pad every row; a longer cell is cut with "…".
+const maxCommandWidth = 48
+
 func psCommand(pr procscan.Process, prefix string) string {
 	cmd := prefix + model.Printable(pr.Comm)
 	if pr.Role != "" {
 		cmd += "(" + roleShort(pr.Role) + ")"
+	}
+	if utf8.RuneCountInString(cmd) > maxCommandWidth {
+		r := []rune(cmd)
+		cmd = string(r[:maxCommandWidth-1]) + "…"
 	}
 	return cmd
 }
 
 func psRow(b *strings.Builder, pr procscan.Process, known capset.Set, prefix string, width int) {
 	user := model.Printable(pr.User)
-	if len(user) > 10 {
-		user = user[:9] + "+"
+	if r := []rune(user); len(r) > 10 {
+		user = string(r[:9]) + "+"
 	}
 	fmt.Fprintf(b, "%-7d %-7d %-10s %s %s\n", pr.PID, pr.PPID, user, pad(psCommand(pr, prefix), width), model.CapText(pr, known))
 }
@@ -251,6 +268,7 @@ type procJSON struct {
 	User         string       `json:"user"`
 	Comm         string       `json:"comm"`
 	Cmdline      []string     `json:"cmdline"`
+	CmdlineCut   bool         `json:"cmdline_cut,omitempty"`
 	Inheritable  string       `json:"inheritable"`
 	Permitted    string       `json:"permitted"`
 	Effective    string       `json:"effective"`
@@ -266,14 +284,21 @@ type procJSON struct {
 	FTPHost      string       `json:"ftp_host,omitempty"`
 	FTPState     string       `json:"ftp_state,omitempty"`
 	Threads      []threadJSON `json:"threads"`
-	Drift        *driftJSON   `json:"drift"`
+	// IAB is libcap's IAB text of the inheritable, ambient and bounding
+	// sets ("" when all are at their defaults), as ps PID shows it.
+	IAB   string     `json:"iab"`
+	Drift *driftJSON `json:"drift"`
+	// ConfigStatus ("known", "unknown") and ConfigNote are set for
+	// proftpd masters and their logged-in sessions.
+	ConfigStatus string `json:"config_status,omitempty"`
+	ConfigNote   string `json:"config_note,omitempty"`
 }
 
 func setsOf(s procscan.Sets) setsJSON {
 	return setsJSON{s.Inheritable.Hex(), s.Permitted.Hex(), s.Effective.Hex(), s.Bounding.Hex(), s.Ambient.Hex()}
 }
 
-func psJSON(pr procscan.Process) procJSON {
+func psJSON(pr procscan.Process, known capset.Set) procJSON {
 	s := setsOf(pr.Sets)
 	cmd := make([]string, len(pr.Cmdline))
 	for i, a := range pr.Cmdline {
@@ -284,19 +309,20 @@ func psJSON(pr procscan.Process) procJSON {
 		th = append(th, threadJSON{TID: t.TID, Comm: model.Printable(t.Comm), setsJSON: setsOf(t.Sets)})
 	}
 	return procJSON{
-		PID: pr.PID, PPID: pr.PPID, UID: pr.UID, EUID: pr.EUID, User: model.Printable(pr.User), Comm: model.Printable(pr.Comm), Cmdline: cmd,
+		PID: pr.PID, PPID: pr.PPID, UID: pr.UID, EUID: pr.EUID, User: model.Printable(pr.User), Comm: model.Printable(pr.Comm), Cmdline: cmd, CmdlineCut: pr.CmdlineCut,
 		Inheritable: s.Inheritable, Permitted: s.Permitted, Effective: s.Effective, Bounding: s.Bounding, Ambient: s.Ambient,
 		NoNewPrivs: pr.NoNewPrivs, Seccomp: pr.Seccomp, UserNSChild: pr.UserNSChild, KernelThread: pr.KernelThread,
 		FileCaps: pr.FileCaps, Role: string(pr.Role), FTPUser: model.Printable(pr.FTPUser), FTPHost: model.Printable(pr.FTPHost), FTPState: model.Printable(pr.FTPState),
-		Threads: th,
+		Threads: th, IAB: capset.IABOf(pr.Sets.Inheritable, pr.Sets.Ambient, pr.Sets.Bounding, known).String(),
 	}
 }
 
-func psJSONList(procs []procscan.Process, drift map[int]*driftJSON) []procJSON {
+func psJSONList(procs []procscan.Process, drifts map[int]*driftJSON, rep drift.Report, known capset.Set) []procJSON {
 	out := make([]procJSON, len(procs))
 	for i, pr := range procs {
-		out[i] = psJSON(pr)
-		out[i].Drift = drift[pr.PID]
+		out[i] = psJSON(pr, known)
+		out[i].Drift = drifts[pr.PID]
+		out[i].ConfigStatus, out[i].ConfigNote = configFields(rep, pr)
 	}
 	return out
 }
@@ -316,12 +342,12 @@ func psDetail(env Env, snap procscan.Snapshot, pids []int, known capset.Set, asJ
 			missing = append(missing, strconv.Itoa(pid))
 		}
 	}
-	drift, err := psDrift(env, root, config, snap.Procs, found)
+	drift, rep, err := psDrift(env, root, config, snap.Procs, found)
 	if err != nil {
 		return err
 	}
 	if asJSON {
-		if err := writeJSON(env, psJSONList(found, drift)); err != nil {
+		if err := writeJSON(env, psJSONList(found, drift, rep, known)); err != nil {
 			return err
 		}
 	} else {
@@ -331,6 +357,9 @@ func psDetail(env Env, snap procscan.Snapshot, pids []int, known capset.Set, asJ
 				b.WriteString("\n")
 			}
 			DetailText(&b, p, known)
+			if st, note := configFields(rep, p); st != "" {
+				b.WriteString(hanging("  config:      ", st+": "+note))
+			}
 		}
 		b.WriteString(driftText(found, drift))
 		fmt.Fprint(env.Stdout, b.String())
@@ -344,7 +373,11 @@ func psDetail(env Env, snap procscan.Snapshot, pids []int, known capset.Set, asJ
 // DetailText writes one process in full, with every set by name.
 func DetailText(b *strings.Builder, p procscan.Process, known capset.Set) {
 	fmt.Fprintf(b, "%d: %s\n", p.PID, capset.Triple{Effective: p.Sets.Effective, Permitted: p.Sets.Permitted, Inheritable: p.Sets.Inheritable})
-	fmt.Fprintf(b, "  command:     %s\n", model.Printable(model.Command(p)))
+	cut := ""
+	if p.CmdlineCut {
+		cut = " … (cut: longer than captune reads)"
+	}
+	fmt.Fprintf(b, "  command:     %s%s\n", model.Printable(model.Command(p)), cut)
 	fmt.Fprintf(b, "  parent:      %d\n", p.PPID)
 	fmt.Fprintf(b, "  user:        %s (uid %d/%d/%d real/effective/saved, gid %d/%d)\n", model.Printable(p.User), p.UID, p.EUID, p.SUID, p.GID, p.EGID)
 	if p.Role != "" {
@@ -384,6 +417,20 @@ func DetailText(b *strings.Builder, p procscan.Process, known capset.Set) {
 			psThreads(b, p, "  ")
 		}
 	}
+}
+
+// hanging writes label and text folded at 78 columns, the lines after
+// the first indented under the text.
+func hanging(label, text string) string {
+	lines := strings.Split(strings.TrimRight(wrap(text, 78-len(label), ""), "\n"), "\n")
+	for i := range lines {
+		if i == 0 {
+			lines[i] = label + lines[i]
+		} else {
+			lines[i] = strings.Repeat(" ", len(label)) + lines[i]
+		}
+	}
+	return strings.Join(lines, "\n") + "\n"
 }
 
 func orNone(s string) string {

@@ -12,7 +12,6 @@ import (
 
 	"captune/capset"
 	"captune/capset/modcap"
-	"captune/drift"
 	"captune/launch/proftpd"
 	"captune/procscan"
 	"captune/ui"
@@ -64,7 +63,13 @@ func runTUI(env Env, args []string) error {
 	sc.KeepOpen()
 	defer sc.Close()
 	opts.Scanner = sc
-	opts.Drift = drift.NewChecker(root, p.get("config"))
+	// The tuner's --config is a candidate for drift, not a given: it
+	// counts for a master only by evidence (its PidFile or ScoreboardFile).
+	var candidates []string
+	if c := p.get("config"); c != "" {
+		candidates = []string{c}
+	}
+	opts.Drift = newDriftChecker(root, "", candidates)
 	master, err := masterSet(env, "")
 	if err != nil {
 		return err

@@ -2,18 +2,23 @@ package procscan
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
 	"reflect"
 	"sort"
+	"strconv"
+	"strings"
 	"testing"
 
 	"captune/capset"
+	"captune/safefile"
 )
 
 // The trees under testdata/proc-* look like a proc mount: PID directories
 // with status and cmdline (and task/TID/status for threads) and
-// sys/kernel/cap_last_cap. They have no ns/user or exe links, so
-// UserNSChild stays nil and FileCaps empty.
+// sys/kernel/cap_last_cap. They have no ns/user links, so UserNSChild
+// stays nil; the proftpd masters' exe links point at a stand-in file
+// (bin/proftpd) without file capabilities.
 
 const fullBnd = capset.Set(0x000001ffffffffff)
 
@@ -24,7 +29,21 @@ func fixture(t *testing.T, name string) *Scanner {
 		t.Fatalf("New(%s): %v", name, err)
 	}
 	s.SetPasswd(filepath.Join("testdata", "passwd"))
+	// The stand-in proftpd belongs to whoever checked the tree out: here
+	// that counts as root, so that the tests also run without root.
+	s.exeOwner = checkoutOwner(t)
 	return s
+}
+
+// checkoutOwner is the owner of the fixture trees' stand-in proftpd.
+func checkoutOwner(t *testing.T) uint32 {
+	t.Helper()
+	st, err := os.Stat(filepath.Join("testdata", "proc-proftpd", "bin", "proftpd"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	uid, _ := safefile.Owner(st)
+	return uid
 }
 
 // snapshotFixture scans a fixture tree and indexes the processes by PID.
@@ -129,8 +148,10 @@ func TestFixtureHighBits(t *testing.T) {
 	}
 }
 
-// A status cut in the middle belongs to a process that is exiting: it must
-// be dropped, without an error and without a half-read row.
+// In a tree, a status file cut in the middle is malformed: the process
+// is left out and listed in Malformed with the reason, never shown half
+// read (on the live /proc, a process exiting mid-read is gone instead:
+// TestLiveChurn, TestLiveExitMidRead).
 func TestFixtureTruncated(t *testing.T) {
 	snap, m := snapshotFixture(t, "proc-truncated")
 	if got := pids(m); !reflect.DeepEqual(got, []int{1, 106}) {
@@ -139,18 +160,66 @@ func TestFixtureTruncated(t *testing.T) {
 		}
 		t.Fatalf("pids %v, want [1 106]: truncated status files must be dropped", got)
 	}
-	if snap.Unreadable != 0 || len(snap.Notes()) != 0 {
-		t.Errorf("Unreadable %d, notes %q: truncation is not a permission problem", snap.Unreadable, snap.Notes())
+	if snap.Unreadable != 0 {
+		t.Errorf("Unreadable %d: truncation is not a permission problem", snap.Unreadable)
+	}
+	var bad []int
+	for _, b := range snap.Malformed {
+		bad = append(bad, b.PID)
+		if b.Path != filepath.Join("testdata", "proc-truncated", strconv.Itoa(b.PID), "status") || b.Reason == "" {
+			t.Errorf("malformed %+v", b)
+		}
+	}
+	if !reflect.DeepEqual(bad, []int{100, 101, 102, 103, 104, 105}) {
+		t.Errorf("malformed %v", bad)
+	}
+	notes := snap.Notes()
+	if len(notes) != 1 || notes[0] != "6 processes left out, malformed (not as a kernel writes it): testdata/proc-truncated/100/status: cut short: the last line has no newline (and 5 more)" {
+		t.Errorf("notes %q", notes)
 	}
 	s := fixture(t, "proc-truncated")
 	for _, pid := range []int{100, 101, 102, 103, 104, 105} {
 		p, err := s.Process(pid)
-		if !errors.Is(err, ErrProcGone) {
-			t.Errorf("Process(%d): %+v, %v; want ErrProcGone", pid, p, err)
+		if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "/status: ") {
+			t.Errorf("Process(%d): %+v, %v; want ErrMalformed naming the file", pid, p, err)
 		}
 	}
 	if p := mustProc(t, m, 106); p.Comm != "survivor" || p.Sets.Bounding != fullBnd || !p.HasAmbient {
 		t.Errorf("PID 106: %+v", p)
+	}
+}
+
+// TestFixtureMalformedMasks: masks that are not hex, a 19-digit mask and
+// a missing CapBnd: line leave the process out, counted, with a note
+// naming one example file and the bad token; nothing is shown as 0.
+func TestFixtureMalformedMasks(t *testing.T) {
+	snap, m := snapshotFixture(t, "proc-badmask")
+	if got := pids(m); !reflect.DeepEqual(got, []int{1, 33}) {
+		t.Fatalf("pids %v, want [1 33]", got)
+	}
+	want := map[int]string{
+		30: `CapPrm: "zz000000000004c1" is not a hex mask`,
+		31: `CapEff: "0000000000000000001" has 19 hex digits (a mask has at most 16)`,
+		32: "no CapBnd: line",
+	}
+	if len(snap.Malformed) != len(want) {
+		t.Errorf("malformed %+v", snap.Malformed)
+	}
+	for _, b := range snap.Malformed {
+		if b.Reason != want[b.PID] {
+			t.Errorf("PID %d: %q, want %q", b.PID, b.Reason, want[b.PID])
+		}
+	}
+	notes := snap.Notes()
+	if len(notes) != 1 || !strings.Contains(notes[0], `3 processes left out, malformed`) ||
+		!strings.Contains(notes[0], `proc-badmask/30/status: CapPrm: "zz000000000004c1" is not a hex mask (and 2 more)`) {
+		t.Errorf("notes %q", notes)
+	}
+	if n := snap.NotesFor([]int{31}); len(n) != 1 || !strings.Contains(n[0], "1 process left out") || !strings.Contains(n[0], "19 hex digits") {
+		t.Errorf("NotesFor(31) %q", n)
+	}
+	if n := snap.NotesFor([]int{33}); len(n) != 0 {
+		t.Errorf("NotesFor(33) %q", n)
 	}
 }
 
@@ -227,16 +296,21 @@ func TestFixtureKernelThreads(t *testing.T) {
 
 func TestFixtureBadUid(t *testing.T) {
 	snap, m := snapshotFixture(t, "proc-baduid")
-	// Only the well-formed processes survive; the rest are dropped
-	// without an error.
+	// Only the well-formed processes survive; the rest are counted as
+	// malformed.
 	if got := pids(m); !reflect.DeepEqual(got, []int{1, 18}) {
 		for _, pid := range got {
 			t.Logf("kept %d: %+v", pid, m[pid])
 		}
 		t.Errorf("pids %v, want [1 18]", got)
 	}
-	if snap.Unreadable != 0 {
-		t.Errorf("Unreadable %d", snap.Unreadable)
+	if snap.Unreadable != 0 || len(snap.Malformed) != 8 {
+		t.Errorf("Unreadable %d, malformed %+v", snap.Unreadable, snap.Malformed)
+	}
+	for _, b := range snap.Malformed {
+		if !strings.HasPrefix(b.Reason, "Uid: ") && b.Reason != "no Uid: line" {
+			t.Errorf("PID %d: %q", b.PID, b.Reason)
+		}
 	}
 	g := mustProc(t, m, 18)
 	if g.UID != 1000 || g.EUID != 1001 || g.SUID != 1002 || g.User != "alice" {
@@ -244,8 +318,8 @@ func TestFixtureBadUid(t *testing.T) {
 	}
 	s := fixture(t, "proc-baduid")
 	for pid := 10; pid <= 17; pid++ {
-		if _, err := s.Process(pid); err == nil {
-			t.Errorf("Process(%d) with a malformed Uid: line: no error", pid)
+		if _, err := s.Process(pid); !errors.Is(err, ErrMalformed) {
+			t.Errorf("Process(%d) with a malformed Uid: line: %v", pid, err)
 		}
 	}
 }
@@ -311,7 +385,7 @@ func TestAssignRolesTitles(t *testing.T) {
 			{PID: 10, PPID: 1, Comm: "proftpd", Cmdline: []string{"proftpd: (accepting connections)"}},
 			{PID: 11, PPID: 10, Comm: "proftpd", Cmdline: []string{c.title}},
 		}
-		assignRoles(procs)
+		assignRoles(procs, func(Process) string { return "" })
 		p := procs[2]
 		if procs[1].Role != RoleProftpdMaster || p.Role != c.role || p.FTPUser != c.user || p.FTPHost != c.host || p.FTPState != c.ftpState {
 			t.Errorf("%q: master %q, child %q %q %q %q", c.title, procs[1].Role, p.Role, p.FTPUser, p.FTPHost, p.FTPState)

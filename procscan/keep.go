@@ -105,48 +105,24 @@ func (c *keepCache) sweep() {
 	}
 }
 
-// preadAll reads a kept descriptor from offset 0 into buf (growing it).
-// proc hands over status and cmdline whole when the buffer is large
-// enough, so a short read is the end and the read(2) that would return 0
-// is saved.
-func preadAll(fd int, buf *[]byte) ([]byte, error) {
-	n := 0
-	for {
-		if n == len(*buf) {
-			*buf = append(*buf, make([]byte, len(*buf))...)
-		}
-		m, err := unix.Pread(fd, (*buf)[n:], int64(n))
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		if m == 0 {
-			return (*buf)[:n], nil
-		}
-		n += m
-		if n < len(*buf) {
-			return (*buf)[:n], nil
-		}
-	}
-}
-
-// readKept reads path through the kept descriptor *fd, opening it first
-// if needed and reopening it once if the old one belongs to an exited
-// process.
-func (r *procReader) readKept(fd *int, path string) ([]byte, error) {
+// readKept reads path through the kept descriptor *fd with pread from
+// offset 0, up to limit bytes (errTooLong beyond), opening it first if
+// needed (procOpen: no blocking, regular files only, checked once on the
+// descriptor) and reopening it once if the old one belongs to an exited
+// process. proc hands over status and cmdline whole when the buffer is
+// large enough, so a short read is the end.
+func (r *procReader) readKept(fd *int, path string, limit int) ([]byte, error) {
 	for attempt := 0; attempt < 2; attempt++ {
 		if *fd <= 0 {
-			f, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+			f, err := procOpen(path)
 			if err != nil {
 				return nil, err
 			}
 			*fd = f
 		}
-		b, err := preadAll(*fd, &r.buf)
-		if err == nil {
-			return b, nil
+		b, err := readUpTo(*fd, &r.buf, true, limit, true)
+		if err == nil || err == errTooLong {
+			return b, err
 		}
 		unix.Close(*fd)
 		*fd = 0

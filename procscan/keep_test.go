@@ -1,6 +1,8 @@
 package procscan
 
 import (
+	"fmt"
+	"os"
 	"os/exec"
 	"reflect"
 	"strings"
@@ -21,7 +23,14 @@ func find(s Snapshot, pid int) (Process, bool) {
 // every snapshot, so an exec (new command line) shows at once, a process
 // that exits disappears, and every row equals what a fresh scanner reads.
 func TestKeepOpenSeesChanges(t *testing.T) {
-	cmd := exec.Command("sh", "-c", "sleep 0.6; exec sleep 30")
+	// The shell execs sleep when the test says so (a line on its stdin),
+	// not after a delay: however slow the machine, the first snapshot
+	// sees the shell.
+	cmd := exec.Command("sh", "-c", "read go; exec sleep 30")
+	goExec, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -40,13 +49,16 @@ func TestKeepOpenSeesChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	p, ok := find(snap, pid)
-	if !ok || !strings.Contains(strings.Join(p.Cmdline, " "), "sleep 0.6") {
+	if !ok || !strings.Contains(strings.Join(p.Cmdline, " "), "read go") {
 		t.Fatalf("before exec: %v %q", ok, p.Cmdline)
 	}
-	time.Sleep(1200 * time.Millisecond)
-	for i := 0; i < 3; i++ {
-		snap, _ = kept.Snapshot()
+	goExec.Write([]byte("go\n"))
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); string(b) == "sleep\n" {
+			break
+		}
 	}
+	snap, _ = kept.Snapshot()
 	p, ok = find(snap, pid)
 	if !ok || strings.Join(p.Cmdline, " ") != "sleep 30" || p.Comm != "sleep" {
 		t.Fatalf("after exec: %v %q %q", ok, p.Comm, p.Cmdline)
@@ -63,7 +75,7 @@ func TestKeepOpenSeesChanges(t *testing.T) {
 	if _, ok := find(snap, pid); ok {
 		t.Error("exited process still listed by the kept scanner")
 	}
-	if n := len(kept.keep.procs); n > len(snap.Procs)+snap.Unreadable+5 { // a few may have exited mid-scan
+	if n := len(kept.keep.procs); n > len(snap.Procs)+snap.Unreadable+len(snap.Malformed)+5 { // a few may have exited mid-scan
 		t.Errorf("%d kept entries for %d processes", n, len(snap.Procs))
 	}
 }

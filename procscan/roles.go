@@ -1,24 +1,52 @@
 package procscan
 
-import "strings"
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 
-// assignRoles marks proftpd masters (comm proftpd, parent not proftpd)
-// and their session children, parsing a child's title:
-// "proftpd: USER - HOST: STATE" once logged in; anything else
-// ("proftpd: connected: ...", "proftpd: ADDR: USER name") is pre-login.
-func assignRoles(procs []Process) {
+	"captune/safefile"
+)
+
+// assignRoles marks proftpd masters and their session children, and
+// returns the processes named proftpd that were not taken for a master.
+//
+// A master is a process named proftpd whose parent is not named proftpd,
+// and which check finds credible (see Scanner.masterCheck): anyone can
+// start a process called proftpd and title its children like sessions,
+// so the name alone proves nothing. The children of a master are parsed
+// from their title: "proftpd: USER - HOST: STATE" once logged in;
+// anything else ("proftpd: connected: ...", "proftpd: ADDR: USER name")
+// is pre-login. The children of a look-alike get no role.
+func assignRoles(procs []Process, check func(Process) string) []LookAlike {
 	byPID := make(map[int]*Process, len(procs))
 	for i := range procs {
 		byPID[procs[i].PID] = &procs[i]
 	}
+	var look []LookAlike
 	for i := range procs {
 		p := &procs[i]
 		if p.Comm != "proftpd" {
 			continue
 		}
+		if parent, ok := byPID[p.PPID]; ok && parent.Comm == "proftpd" {
+			continue
+		}
+		if why := check(*p); why != "" {
+			look = append(look, LookAlike{PID: p.PID, Reason: why})
+			continue
+		}
+		p.Role = RoleProftpdMaster
+	}
+	for i := range procs {
+		p := &procs[i]
+		if p.Comm != "proftpd" || p.Role == RoleProftpdMaster {
+			continue
+		}
 		parent, ok := byPID[p.PPID]
-		if !ok || parent.Comm != "proftpd" {
-			p.Role = RoleProftpdMaster
+		if !ok || parent.Role != RoleProftpdMaster {
 			continue
 		}
 		p.Role = RoleProftpdPre
@@ -41,4 +69,38 @@ func assignRoles(procs []Process) {
 		p.Role = RoleProftpdSession
 		p.FTPUser, p.FTPHost, p.FTPState = user, host, strings.TrimSpace(state)
 	}
+	return look
+}
+
+// masterCheck says why a process named proftpd is not a credible proftpd
+// master, or "" when it is: its real uid must be root (only root's
+// proftpd can switch to the login user, and another user's process is
+// exactly what must not steer captune), and its executable must be a
+// regular file named proftpd owned by root. The executable is looked at
+// with readlink and stat on /proc/PID/exe (which reaches the running
+// binary even once its path is replaced); nothing is opened.
+func (s *Scanner) masterCheck(p Process) string {
+	if p.UID != 0 {
+		return fmt.Sprintf("real uid %d, not root", p.UID)
+	}
+	exe := s.root + "/" + strconv.Itoa(p.PID) + "/exe"
+	link, err := os.Readlink(exe)
+	if err != nil {
+		return "its executable cannot be read"
+	}
+	link = strings.TrimSuffix(link, " (deleted)")
+	if filepath.Base(link) != "proftpd" {
+		return "its executable is " + link + ", not proftpd"
+	}
+	st, err := os.Stat(exe)
+	if err != nil {
+		return "its executable " + link + " cannot be read"
+	}
+	if !st.Mode().IsRegular() {
+		return "its executable " + link + " is " + safefile.Kind(st.Mode())
+	}
+	if uid, ok := safefile.Owner(st); !ok || uid != s.exeOwner {
+		return fmt.Sprintf("its executable %s is owned by uid %d, not root", link, uid)
+	}
+	return ""
 }

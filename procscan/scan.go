@@ -11,11 +11,12 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
-	"github.com/prometheus/procfs"
 	"golang.org/x/sys/unix"
 
 	"captune/capset"
+	"captune/safefile"
 )
 
 // ErrProcGone reports a process that exited before it could be read.
@@ -59,6 +60,9 @@ type Process struct {
 	Comm string
 	// Cmdline is the argument vector; empty for zombies and kernel threads.
 	Cmdline []string
+	// CmdlineCut is set when the command line was longer than captune
+	// reads (maxCmdline) and Cmdline ends where the reading stopped.
+	CmdlineCut bool
 	// State is the status letter (R, S, D, Z, ...).
 	State byte
 	Sets  Sets
@@ -99,10 +103,45 @@ type Snapshot struct {
 	HiddenOthers bool
 	// LastCap is the kernel's highest capability number.
 	LastCap capset.Cap
+	// Malformed lists the processes (and threads) left out because their
+	// status or cmdline file is not what a kernel writes; a process that
+	// exited while it was read is not among them.
+	Malformed []Malformed
+	// LookAlikes lists processes named proftpd that were not taken for a
+	// proftpd master (and so their children not for FTP sessions).
+	LookAlikes []LookAlike
+}
+
+// Malformed is a process left out because a file of it is malformed.
+type Malformed struct {
+	PID int
+	// Path is the file; Reason names the line and the bad token.
+	Path, Reason string
+}
+
+// LookAlike is a process named proftpd whose executable or owner does
+// not make it a credible proftpd master.
+type LookAlike struct {
+	PID int
+	// Reason says what was not credible ("real uid 1000, not root").
+	Reason string
 }
 
 // Notes returns the lines a person should read about what was not seen.
-func (s Snapshot) Notes() []string {
+// Text that comes from files or paths is escaped for a terminal.
+func (s Snapshot) Notes() []string { return s.notes(nil) }
+
+// NotesFor returns the notes that concern the given processes: hidepid,
+// and the malformed files and look-alikes among them.
+func (s Snapshot) NotesFor(pids []int) []string {
+	want := map[int]bool{}
+	for _, p := range pids {
+		want[p] = true
+	}
+	return s.notes(want)
+}
+
+func (s Snapshot) notes(only map[int]bool) []string {
 	var out []string
 	if s.Unreadable > 0 {
 		out = append(out, fmt.Sprintf("%d processes could not be read: permission (proc is mounted with hidepid)", s.Unreadable))
@@ -110,28 +149,65 @@ func (s Snapshot) Notes() []string {
 	if s.HiddenOthers {
 		out = append(out, "other users' processes are not visible: proc is mounted with hidepid=invisible")
 	}
+	var bad []Malformed
+	for _, m := range s.Malformed {
+		if only == nil || only[m.PID] {
+			bad = append(bad, m)
+		}
+	}
+	if len(bad) > 0 {
+		out = append(out, fmt.Sprintf("%d %s left out, malformed (not as a kernel writes it): %s: %s", len(bad), plural(len(bad), "process", "processes"),
+			printable(bad[0].Path), printable(bad[0].Reason))+more(len(bad)))
+	}
+	var look []LookAlike
+	for _, l := range s.LookAlikes {
+		if only == nil || only[l.PID] {
+			look = append(look, l)
+		}
+	}
+	if len(look) > 0 {
+		out = append(out, fmt.Sprintf("ignored %d %s named proftpd that %s not a credible proftpd master (PID %d: %s); %s children are not taken for FTP sessions",
+			len(look), plural(len(look), "process", "processes"), plural(len(look), "is", "are"), look[0].PID, printable(look[0].Reason), plural(len(look), "its", "their"))+more(len(look)))
+	}
 	return out
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+func more(n int) string {
+	if n <= 1 {
+		return ""
+	}
+	return fmt.Sprintf(" (and %d more)", n-1)
 }
 
 // Scanner reads processes from one proc mount.
 type Scanner struct {
 	root  string
-	fs    procfs.FS
 	users *userCache
 	// Workers bounds parallel reads (default: GOMAXPROCS).
 	Workers int
 	// FileCaps enables reading executables' file capabilities.
 	FileCaps bool
 	keep     *keepCache
+	// exeOwner is who must own a proftpd master's executable (root; the
+	// fixture tests change it when they do not run as root).
+	exeOwner uint32
 }
 
 // New returns a scanner of the proc mount at root ("/proc" on a live system).
 func New(root string) (*Scanner, error) {
-	fs, err := procfs.NewFS(root)
+	d, err := safefile.OpenDir(root)
 	if err != nil {
 		return nil, fmt.Errorf("proc root %s: %w", root, err)
 	}
-	return &Scanner{root: root, fs: fs, users: newUserCache("/etc/passwd"), FileCaps: true}, nil
+	d.Close()
+	return &Scanner{root: root, users: newUserCache("/etc/passwd"), FileCaps: true}, nil
 }
 
 // Root returns the proc mount the scanner reads.
@@ -140,24 +216,61 @@ func (s *Scanner) Root() string { return s.root }
 // SetPasswd makes the scanner resolve user names from another passwd file.
 func (s *Scanner) SetPasswd(path string) { s.users = newUserCache(path) }
 
+// LastCap reads the kernel's highest capability number from the proc
+// mount (sys/kernel/cap_last_cap), without blocking and within a bound.
+func (s *Scanner) LastCap() (capset.Cap, error) {
+	path := s.root + "/sys/kernel/cap_last_cap"
+	b, err := safefile.ReadFile(path, safefile.Rules{Max: 64, NoFollow: true})
+	if err != nil {
+		return 0, err
+	}
+	v := strings.TrimSpace(string(b))
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 || n >= capset.MaxBits {
+		return 0, fmt.Errorf("%s: unexpected value %q", path, v)
+	}
+	return capset.Cap(n), nil
+}
+
+// pids lists the process directories of the proc mount, in order. The
+// directory is opened without blocking (a FIFO in its place fails at once).
+func (s *Scanner) pids() ([]int, error) {
+	d, err := safefile.OpenDir(s.root)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	names, err := d.Readdirnames(-1)
+	if err != nil {
+		return nil, err
+	}
+	pids := make([]int, 0, len(names))
+	for _, n := range names {
+		if n == "" || n[0] < '0' || n[0] > '9' {
+			continue
+		}
+		if pid, err := strconv.Atoi(n); err == nil && pid > 0 {
+			pids = append(pids, pid)
+		}
+	}
+	sort.Ints(pids)
+	return pids, nil
+}
+
 // Snapshot reads every process. Processes that vanish while being read
-// are dropped silently.
+// are dropped silently; those whose files are malformed are dropped and
+// listed in Malformed.
 func (s *Scanner) Snapshot() (Snapshot, error) {
 	snap := Snapshot{Taken: time.Now()}
-	if last, err := capset.LastCap(s.root); err == nil {
+	if last, err := s.LastCap(); err == nil {
 		snap.LastCap = last
 	} else {
 		snap.LastCap = capset.NamedCount - 1
 	}
-	procs, err := s.fs.AllProcs()
+	pids, err := s.pids()
 	if err != nil {
 		return snap, fmt.Errorf("listing %s: %w", s.root, err)
 	}
-	pids := make([]int, len(procs))
-	for i, p := range procs {
-		pids[i] = p.PID
-	}
-	sort.Ints(pids)
 	initNS := s.readNS(1)
 	snap.HiddenOthers = hidesOthers(s.root)
 
@@ -180,6 +293,7 @@ func (s *Scanner) Snapshot() (Snapshot, error) {
 	results := make([]Process, len(pids))
 	ok := make([]bool, len(pids))
 	denied := make([]bool, len(pids))
+	bad := make([][]Malformed, workers)
 	var wg sync.WaitGroup
 	chunk := (len(pids) + workers - 1) / max(1, workers)
 	for w := 0; w < workers; w++ {
@@ -188,7 +302,7 @@ func (s *Scanner) Snapshot() (Snapshot, error) {
 			break
 		}
 		wg.Add(1)
-		go func(lo, hi int) {
+		go func(w, lo, hi int) {
 			defer wg.Done()
 			r := newProcReader(s, initNS)
 			for i := lo; i < hi; i++ {
@@ -203,8 +317,10 @@ func (s *Scanner) Snapshot() (Snapshot, error) {
 				case errors.Is(err, ErrNotPermitted):
 					denied[i] = true
 				}
+				bad[w] = append(bad[w], r.bad...)
+				r.bad = r.bad[:0]
 			}
-		}(lo, hi)
+		}(w, lo, hi)
 	}
 	wg.Wait()
 	snap.Procs = make([]Process, 0, len(pids))
@@ -215,16 +331,25 @@ func (s *Scanner) Snapshot() (Snapshot, error) {
 			snap.Unreadable++
 		}
 	}
-	assignRoles(snap.Procs)
+	for _, b := range bad {
+		snap.Malformed = append(snap.Malformed, b...)
+	}
+	sort.SliceStable(snap.Malformed, func(i, j int) bool { return snap.Malformed[i].PID < snap.Malformed[j].PID })
+	snap.LookAlikes = assignRoles(snap.Procs, s.masterCheck)
 	return snap, nil
 }
 
 // Process reads one process. It returns ErrProcGone when it does not
-// exist (any more) and ErrNotPermitted when hidepid forbids reading it.
+// exist (any more), ErrNotPermitted when hidepid forbids reading it, and
+// an error wrapping ErrMalformed (naming the file and the bad token) when
+// its files are not what a kernel writes.
 func (s *Scanner) Process(pid int) (Process, error) {
 	r := newProcReader(s, s.readNS(1))
 	p, err := r.read(pid)
 	if err != nil {
+		if len(r.bad) > 0 {
+			return p, fmt.Errorf("%s: %w", r.bad[0].Path, err)
+		}
 		return p, err
 	}
 	// Roles depend on the parent: read it too.
@@ -232,7 +357,7 @@ func (s *Scanner) Process(pid int) (Process, error) {
 	if pp, err := r.read(p.PPID); err == nil {
 		list = append(list, pp)
 	}
-	assignRoles(list)
+	assignRoles(list, s.masterCheck)
 	return list[0], nil
 }
 
@@ -256,27 +381,112 @@ type procReader struct {
 	s      *Scanner
 	buf    []byte
 	initNS string
-	path   []byte
+	// bad collects the malformed files met since the caller last took them.
+	bad []Malformed
 }
 
 func newProcReader(s *Scanner, initNS string) *procReader {
 	return &procReader{s: s, buf: make([]byte, 8192), initNS: initNS}
 }
 
+// Bounds on what one file may hold. A status file is about 1.5 KiB (more
+// with thousands of supplementary groups); a longer one is malformed. A
+// command line may be long (the kernel allows a few MiB) and is cut at
+// maxCmdline.
+const (
+	maxStatus  = 1 << 20
+	maxCmdline = 256 << 10
+)
+
+// errTooLong reports a file that goes on past its bound.
+var errTooLong = errors.New("too long")
+
+// fileError is a proc file that is not what the kernel provides: not a
+// regular file (a FIFO, a device, a symbolic link in a crafted tree) or
+// longer than any kernel writes.
+type fileError struct{ why string }
+
+func (e *fileError) Error() string { return e.why }
+func (e *fileError) Unwrap() error { return ErrMalformed }
+
+// procOpen opens a proc file without blocking and without following a
+// symbolic link, and checks on the descriptor that it is a regular file
+// (the kernel's are; a crafted tree's FIFO or device is refused).
+func procOpen(path string) (int, error) {
+	var fd int
+	var err error
+	for {
+		fd, err = unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOFOLLOW|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err == unix.ELOOP {
+		return -1, &fileError{"is a symbolic link, not a regular file"}
+	}
+	if err != nil {
+		return -1, err
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return -1, err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		unix.Close(fd)
+		return -1, &fileError{"is " + kindOf(st.Mode) + ", not a regular file"}
+	}
+	return fd, nil
+}
+
+func kindOf(mode uint32) string {
+	switch mode & unix.S_IFMT {
+	case unix.S_IFIFO:
+		return "a FIFO"
+	case unix.S_IFCHR:
+		return "a character device"
+	case unix.S_IFBLK:
+		return "a block device"
+	case unix.S_IFSOCK:
+		return "a socket"
+	case unix.S_IFDIR:
+		return "a directory"
+	case unix.S_IFLNK:
+		return "a symbolic link"
+	}
+	return "not a regular file"
+}
+
 // readFile reads a small proc file into the reusable buffer with raw
-// system calls (no fstat, no allocation).
-func (r *procReader) readFile(path string, seqFile bool) ([]byte, error) {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+// system calls, up to limit bytes: errTooLong (with the limit's bytes
+// read) when the file goes on.
+func (r *procReader) readFile(path string, seqFile bool, limit int) ([]byte, error) {
+	fd, err := procOpen(path)
 	if err != nil {
 		return nil, err
 	}
 	defer unix.Close(fd)
+	return readUpTo(fd, &r.buf, seqFile, limit, false)
+}
+
+// readUpTo reads fd from the start into buf (growing it up to limit+1
+// bytes), with read(2) or, for a kept descriptor, pread(2) at offset 0.
+// Beyond limit bytes it stops with errTooLong and the first limit bytes.
+func readUpTo(fd int, buf *[]byte, seqFile bool, limit int, pread bool) ([]byte, error) {
 	n := 0
 	for {
-		if n == len(r.buf) {
-			r.buf = append(r.buf, make([]byte, len(r.buf))...)
+		end := min(len(*buf), limit+1)
+		if n == end {
+			*buf = append(*buf, make([]byte, min(len(*buf), limit+1-len(*buf)))...)
+			end = min(len(*buf), limit+1)
 		}
-		m, err := unix.Read(fd, r.buf[n:])
+		var m int
+		var err error
+		if pread {
+			m, err = unix.Pread(fd, (*buf)[n:end], int64(n))
+		} else {
+			m, err = unix.Read(fd, (*buf)[n:end])
+		}
 		if err == unix.EINTR {
 			continue
 		}
@@ -284,14 +494,17 @@ func (r *procReader) readFile(path string, seqFile bool) ([]byte, error) {
 			return nil, err
 		}
 		if m == 0 {
-			return r.buf[:n], nil
+			return (*buf)[:n], nil
 		}
 		n += m
-		if n < len(r.buf) && seqFile {
+		if n > limit {
+			return (*buf)[:limit], errTooLong
+		}
+		if n < end && seqFile {
 			// A seq_file (status) hands over its whole text in one read
 			// when the buffer is large enough: a short read is the end,
 			// and the extra read(2) that would return 0 is saved.
-			return r.buf[:n], nil
+			return (*buf)[:n], nil
 		}
 	}
 }
@@ -308,23 +521,51 @@ func classify(err error) error {
 
 func (r *procReader) read(pid int) (Process, error) { return r.readWith(pid, nil, 0) }
 
+// readStatus reads and parses one status file. A file that does not parse
+// is read once more: a process that exited between the reads fails with
+// ESRCH or ENOENT and is gone, not malformed.
+func (r *procReader) readStatus(path string, k *int) (status, error) {
+	var st status
+	var perr error
+	for attempt := 0; attempt < 2; attempt++ {
+		var b []byte
+		var err error
+		if k != nil {
+			b, err = r.readKept(k, path, maxStatus)
+		} else {
+			b, err = r.readFile(path, true, maxStatus)
+		}
+		if err == errTooLong {
+			return st, &fileError{"is longer than " + safefile.Size(maxStatus) + ", more than any kernel writes"}
+		}
+		if err != nil {
+			return st, classify(err)
+		}
+		if st, perr = parseStatus(b); perr == nil {
+			return st, nil
+		}
+	}
+	return st, perr
+}
+
+// malformedFile records a malformed file of a process that still exists.
+func (r *procReader) malformedFile(pid int, path string, err error) {
+	r.bad = append(r.bad, Malformed{PID: pid, Path: path, Reason: err.Error()})
+}
+
 // readWith reads one process, through its kept descriptors when k is set.
 func (r *procReader) readWith(pid int, k *keptProc, gen uint64) (Process, error) {
 	dir := r.s.root + "/" + strconv.Itoa(pid)
-	var b []byte
-	var err error
+	var kst, kcl *int
 	if k != nil {
-		b, err = r.readKept(&k.status, dir+"/status")
-	} else {
-		b, err = r.readFile(dir+"/status", true)
+		kst, kcl = &k.status, &k.cmdline
 	}
+	st, err := r.readStatus(dir+"/status", kst)
 	if err != nil {
-		return Process{}, classify(err)
-	}
-	st, err := parseStatus(b)
-	if err != nil {
-		// A status cut short belongs to a process that is exiting.
-		return Process{}, ErrProcGone
+		if errors.Is(err, ErrMalformed) {
+			r.malformedFile(pid, dir+"/status", err)
+		}
+		return Process{}, err
 	}
 	p := Process{
 		PID: pid, PPID: st.ppid, UID: st.uid, EUID: st.euid, SUID: st.suid, GID: st.gid, EGID: st.egid,
@@ -340,10 +581,18 @@ func (r *procReader) readWith(pid int, k *keptProc, gen uint64) (Process, error)
 		p.KernelThread = pid == 2 || st.ppid == 2
 	}
 	var cl []byte
-	if k != nil {
-		cl, err = r.readKept(&k.cmdline, dir+"/cmdline")
+	if kcl != nil {
+		cl, err = r.readKept(kcl, dir+"/cmdline", maxCmdline)
 	} else {
-		cl, err = r.readFile(dir+"/cmdline", false)
+		cl, err = r.readFile(dir+"/cmdline", false, maxCmdline)
+	}
+	if err == errTooLong {
+		p.CmdlineCut, err = true, nil
+	}
+	var fe *fileError
+	if errors.As(err, &fe) {
+		r.malformedFile(pid, dir+"/cmdline", err)
+		return Process{}, err
 	}
 	if err == nil && len(cl) > 0 {
 		p.Cmdline = splitCmdline(cl)
@@ -364,30 +613,37 @@ func (r *procReader) readWith(pid int, k *keptProc, gen uint64) (Process, error)
 		}
 	}
 	if st.threads > 1 {
-		p.Threads = r.threads(dir, p.Sets)
+		p.Threads = r.threads(pid, dir, p.Sets)
 	}
 	return p, nil
 }
 
 // threads reads every task of a multi-threaded process and returns those
-// whose sets differ from the leader's.
-func (r *procReader) threads(dir string, leader Sets) []Thread {
-	ents, err := os.ReadDir(dir + "/task")
+// whose sets differ from the leader's. A thread that exits meanwhile is
+// left out; a malformed task status is recorded.
+func (r *procReader) threads(pid int, dir string, leader Sets) []Thread {
+	d, err := safefile.OpenDir(dir + "/task")
 	if err != nil {
 		return nil
 	}
+	names, err := d.Readdirnames(-1)
+	d.Close()
+	if err != nil {
+		return nil
+	}
+	sort.Strings(names)
 	var out []Thread
-	for _, e := range ents {
-		tid, err := strconv.Atoi(e.Name())
+	for _, name := range names {
+		tid, err := strconv.Atoi(name)
 		if err != nil {
 			continue
 		}
-		b, err := r.readFile(dir+"/task/"+e.Name()+"/status", true)
+		path := dir + "/task/" + name + "/status"
+		st, err := r.readStatus(path, nil)
 		if err != nil {
-			continue
-		}
-		st, err := parseStatus(b)
-		if err != nil {
+			if errors.Is(err, ErrMalformed) {
+				r.malformedFile(pid, path, err)
+			}
 			continue
 		}
 		sets := Sets{Inheritable: st.inh, Permitted: st.prm, Effective: st.eff, Bounding: st.bnd, Ambient: st.amb}
@@ -395,6 +651,7 @@ func (r *procReader) threads(dir string, leader Sets) []Thread {
 			out = append(out, Thread{TID: tid, Comm: st.name, Sets: sets})
 		}
 	}
+	sort.Slice(out, func(i, j int) bool { return out[i].TID < out[j].TID })
 	return out
 }
 
@@ -413,7 +670,7 @@ func hidesOthers(root string) bool {
 	if err != nil {
 		return false
 	}
-	b, err := os.ReadFile("/proc/self/mountinfo")
+	b, err := safefile.ReadFile("/proc/self/mountinfo", safefile.Rules{Max: 16 << 20})
 	if err != nil {
 		return false
 	}
@@ -459,6 +716,36 @@ func unescapeMount(s string) string {
 			}
 		}
 		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// printable escapes what a terminal must not see raw, exactly as
+// model.Printable does (a test holds them equal): bytes that are not
+// UTF-8 and control characters become \xNN. procscan cannot import model
+// (model imports procscan), and its notes quote paths and file contents.
+func printable(s string) string {
+	clean := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if (r == utf8.RuneError && size == 1) || r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			for j := 0; j < size; j++ {
+				fmt.Fprintf(&b, "\\x%02x", s[i+j])
+			}
+		} else {
+			b.WriteString(s[i : i+size])
+		}
+		i += size
 	}
 	return b.String()
 }

@@ -3,13 +3,47 @@ package procscan
 import (
 	"bytes"
 	"errors"
-	"strconv"
+	"fmt"
 
 	"captune/capset"
 )
 
-// ErrMalformed reports a status file that lacks what every kernel prints.
+// ErrMalformed reports a status file that lacks what every kernel prints
+// or holds a value no kernel prints.
 var ErrMalformed = errors.New("malformed status file")
+
+// malformedError says what is wrong with a status file: the line's key
+// and the bad token. It unwraps to ErrMalformed.
+type malformedError struct {
+	key, token, why string
+	hasToken        bool
+}
+
+func (e *malformedError) Error() string {
+	switch {
+	case e.key == "":
+		return e.why
+	case !e.hasToken:
+		return e.key + ": " + e.why
+	}
+	return fmt.Sprintf("%s: %q %s", e.key, e.token, e.why)
+}
+
+func (e *malformedError) Unwrap() error { return ErrMalformed }
+
+func malformed(key string, token []byte, why string) error {
+	const maxToken = 40
+	t := string(token)
+	if len(t) > maxToken {
+		t = t[:maxToken] + "..."
+	}
+	return &malformedError{key: key, token: t, why: why, hasToken: token != nil}
+}
+
+// maxName bounds the Name: value: the kernel prints at most 64 bytes
+// (a kernel thread's full name, escaped); a longer one comes from a
+// crafted tree and is cut there.
+const maxName = 64
 
 // status is what captune reads from /proc/PID/status.
 //
@@ -17,7 +51,9 @@ var ErrMalformed = errors.New("malformed status file")
 // NoNewPrivs, Seccomp, PPid, Threads and Kthread, allocates a map entry
 // for every line, costs about 1.2x a raw read on its own, and panics on a
 // malformed Uid: line. This one reads only the lines it needs, never
-// panics, and rejects files cut short (a process exiting mid-read).
+// panics, and rejects files cut short (a process exiting mid-read) and
+// values no kernel prints (a mask that is not 1 to 16 hex digits, an id
+// that is not a number), naming the bad token.
 type status struct {
 	name               string
 	state              byte
@@ -40,7 +76,12 @@ func parseStatus(b []byte) (status, error) {
 	st := status{kthread: -1, threads: 1}
 	// The kernel ends every line with a newline: without one, the file
 	// was cut in the middle of a line and its last value is partial.
-	cut := len(b) == 0 || b[len(b)-1] != '\n'
+	if len(b) == 0 {
+		return st, malformed("", nil, "empty")
+	}
+	if b[len(b)-1] != '\n' {
+		return st, malformed("", nil, "cut short: the last line has no newline")
+	}
 	for len(b) > 0 {
 		var line []byte
 		if i := bytes.IndexByte(b, '\n'); i >= 0 {
@@ -53,57 +94,132 @@ func parseStatus(b []byte) (status, error) {
 			continue
 		}
 		key, val := line[:colon], trimSpace(line[colon+1:])
+		var ok bool
 		switch string(key) {
 		case "Name":
 			// Only the tab after the colon is the kernel's: a name may
 			// begin or end with spaces.
-			st.name = unescapeName(bytes.TrimPrefix(line[colon+1:], []byte{'\t'}))
+			v := bytes.TrimPrefix(line[colon+1:], []byte{'\t'})
+			if len(v) > maxName {
+				v = v[:maxName]
+			}
+			st.name = unescapeName(v)
 		case "State":
 			if len(val) > 0 {
 				st.state = val[0]
 			}
 		case "Tgid":
-			st.tgid = atoi(val)
+			if st.tgid, ok = number(val); !ok {
+				return st, malformed("Tgid", val, "is not a number")
+			}
 		case "PPid":
-			st.ppid = atoi(val)
+			if st.ppid, ok = number(val); !ok {
+				return st, malformed("PPid", val, "is not a number")
+			}
 		case "Uid":
 			ids, ok := fourIDs(val)
-			if ok {
-				st.uid, st.euid, st.suid = ids[0], ids[1], ids[2]
-				st.haveUID = true
+			if !ok {
+				return st, malformed("Uid", val, "is not three or four uids")
 			}
+			st.uid, st.euid, st.suid = ids[0], ids[1], ids[2]
+			st.haveUID = true
 		case "Gid":
-			if ids, ok := fourIDs(val); ok {
-				st.gid, st.egid = ids[0], ids[1]
+			ids, ok := fourIDs(val)
+			if !ok {
+				return st, malformed("Gid", val, "is not three or four gids")
 			}
+			st.gid, st.egid = ids[0], ids[1]
 		case "Kthread":
-			st.kthread = atoi(val)
+			if st.kthread, ok = number(val); !ok {
+				return st, malformed("Kthread", val, "is not a number")
+			}
 		case "Threads":
-			st.threads = atoi(val)
+			if st.threads, ok = number(val); !ok {
+				return st, malformed("Threads", val, "is not a number")
+			}
 		case "CapInh":
-			st.inh, _ = hexSet(val)
+			if st.inh, ok = hexSet(val); !ok {
+				return st, badMask("CapInh", val)
+			}
 		case "CapPrm":
-			st.prm, _ = hexSet(val)
+			if st.prm, ok = hexSet(val); !ok {
+				return st, badMask("CapPrm", val)
+			}
 		case "CapEff":
-			var ok bool
-			st.eff, ok = hexSet(val)
-			st.haveCaps = ok
+			if st.eff, ok = hexSet(val); !ok {
+				return st, badMask("CapEff", val)
+			}
+			st.haveCaps = true
 		case "CapBnd":
-			st.bnd, st.haveBnd = hexSet(val)
+			if st.bnd, ok = hexSet(val); !ok {
+				return st, badMask("CapBnd", val)
+			}
+			st.haveBnd = true
 		case "CapAmb":
-			st.amb, st.hasAmb = hexSet(val)
+			if st.amb, ok = hexSet(val); !ok {
+				return st, badMask("CapAmb", val)
+			}
+			st.hasAmb = true
 		case "NoNewPrivs":
-			st.noNewPrivs = atoi(val) == 1
+			n, ok := number(val)
+			if !ok {
+				return st, malformed("NoNewPrivs", val, "is not a number")
+			}
+			st.noNewPrivs = n == 1
 		case "Seccomp":
-			st.seccomp = atoi(val)
+			if st.seccomp, ok = number(val); !ok {
+				return st, malformed("Seccomp", val, "is not a number")
+			}
 		}
 	}
 	// CapBnd has been printed since Linux 2.6.25: a file without it was
 	// cut short after CapEff.
-	if cut || !st.haveCaps || !st.haveUID || !st.haveBnd {
-		return st, ErrMalformed
+	switch {
+	case !st.haveUID:
+		return st, malformed("", nil, "no Uid: line")
+	case !st.haveCaps:
+		return st, malformed("", nil, "no CapEff: line")
+	case !st.haveBnd:
+		return st, malformed("", nil, "no CapBnd: line")
 	}
 	return st, nil
+}
+
+// badMask explains a capability mask no kernel prints: the kernel writes
+// exactly 16 hex digits; 1 to 16 are taken.
+func badMask(key string, val []byte) error {
+	if len(val) > 16 && isHex(val) {
+		return malformed(key, val, fmt.Sprintf("has %d hex digits (a mask has at most 16)", len(val)))
+	}
+	return malformed(key, val, "is not a hex mask")
+}
+
+func isHex(b []byte) bool {
+	for _, c := range b {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// number reads a decimal number that fits an int32 (every number the
+// status fields captune reads hold).
+func number(b []byte) (int, bool) {
+	if len(b) == 0 || len(b) > 10 {
+		return 0, false
+	}
+	n := 0
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	if n > 1<<31-1 {
+		return 0, false
+	}
+	return n, true
 }
 
 func trimSpace(b []byte) []byte {
@@ -116,39 +232,31 @@ func trimSpace(b []byte) []byte {
 	return b
 }
 
-func atoi(b []byte) int {
-	n := 0
-	if len(b) == 0 {
-		return -1
-	}
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			break
-		}
-		n = n*10 + int(c-'0')
-		if n > 1<<40 {
-			return -1
-		}
-	}
-	return n
-}
-
+// fourIDs reads the real, effective, saved (and filesystem) ids of a
+// Uid: or Gid: line; anything else on the line makes it malformed.
 func fourIDs(b []byte) ([4]uint32, bool) {
 	var ids [4]uint32
 	n := 0
-	for len(b) > 0 && n < 4 {
+	for {
 		for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
 			b = b[1:]
 		}
-		j := 0
-		for j < len(b) && b[j] >= '0' && b[j] <= '9' {
-			j++
-		}
-		if j == 0 {
+		if len(b) == 0 {
 			break
 		}
-		v, err := strconv.ParseUint(string(b[:j]), 10, 32)
-		if err != nil {
+		if n == 4 {
+			return ids, false
+		}
+		var v uint64
+		j := 0
+		for j < len(b) && b[j] >= '0' && b[j] <= '9' {
+			v = v*10 + uint64(b[j]-'0')
+			if v > 1<<32-1 {
+				return ids, false
+			}
+			j++
+		}
+		if j == 0 || (j < len(b) && b[j] != ' ' && b[j] != '\t') {
 			return ids, false
 		}
 		ids[n] = uint32(v)

@@ -2,6 +2,7 @@ package procscan
 
 import (
 	"bytes"
+	"errors"
 	"math/rand"
 	"os"
 	"path/filepath"
@@ -95,13 +96,12 @@ func TestParseStatusFields(t *testing.T) {
 		{"", func(s status) bool { return s.kthread == -1 && s.threads == 1 && !s.hasAmb && !s.noNewPrivs }},
 		{"Threads:\t7\n", func(s status) bool { return s.threads == 7 }},
 		{"CapAmb:\t0000000000002000\n", func(s status) bool { return s.hasAmb && s.amb == 1<<13 }},
-		{"CapAmb:\tzz\n", func(s status) bool { return !s.hasAmb }},
-		{"CapAmb:\t00000000000000000\n", func(s status) bool { return !s.hasAmb }},
+		{"CapAmb:\t4c1\n", func(s status) bool { return s.hasAmb && s.amb == 0x4c1 }},
 		{"CapInh:\tFFFFFFFFFFFFFFFF\n", func(s status) bool { return s.inh == ^capset.Set(0) }},
 		{"NoNewPrivs:\t1\nSeccomp:\t2\n", func(s status) bool { return s.noNewPrivs && s.seccomp == 2 }},
 		{"NoNewPrivs:\t0\n", func(s status) bool { return !s.noNewPrivs }},
 		{"Gid:\t10\t11\t12\t13\n", func(s status) bool { return s.gid == 10 && s.egid == 11 }},
-		{"PPid:\t99999999999999999999\n", func(s status) bool { return s.ppid == -1 }},
+		{"Name:\t" + strings.Repeat("n", 300) + "\n", func(s status) bool { return s.name == strings.Repeat("n", maxName) }},
 		{"Uid:\t4294967295\t0\t0\t0\n", func(s status) bool { return s.uid == 4294967295 }},
 	} {
 		st, err := parseStatus([]byte(base + c.in))
@@ -109,13 +109,35 @@ func TestParseStatusFields(t *testing.T) {
 			t.Errorf("%q: %+v, %v", c.in, st, err)
 		}
 	}
-	for _, in := range []string{
-		"", "\n", "Uid:\t1\t2\t3\t4\n", "CapEff:\t0\nCapBnd:\t0\n", "Uid:\t1\t2\nCapEff:\t0\nCapBnd:\t0\n",
-		"Uid:\t1\t2\t3\t4\nCapEff:\tnothex\nCapBnd:\t0\n", "Uid:\t1\t2\t3\t4\nCapEff:\t0\n",
-		"Uid:\t1\t2\t3\t4\nCapEff:\t0\nCapBnd:\t0", "Uid:\t4294967296\t0\t0\t0\nCapEff:\t0\nCapBnd:\t0\n",
+	// Malformed: what no kernel writes, with the line and the bad token.
+	for _, c := range []struct{ in, why string }{
+		{"", "empty"},
+		{"\n", "no Uid: line"},
+		{"Uid:\t1\t2\t3\t4\n", "no CapEff: line"},
+		{"CapEff:\t0\nCapBnd:\t0\n", "no Uid: line"},
+		{"Uid:\t1\t2\nCapEff:\t0\nCapBnd:\t0\n", `Uid: "1\t2" is not three or four uids`},
+		{"Uid:\t1\t2\t3\t4\nCapEff:\tnothex\nCapBnd:\t0\n", `CapEff: "nothex" is not a hex mask`},
+		{"Uid:\t1\t2\t3\t4\nCapEff:\t0\n", "no CapBnd: line"},
+		{"Uid:\t1\t2\t3\t4\nCapEff:\t0\nCapBnd:\t0", "cut short: the last line has no newline"},
+		{"Uid:\t4294967296\t0\t0\t0\nCapEff:\t0\nCapBnd:\t0\n", `Uid: "4294967296\t0\t0\t0" is not three or four uids`},
+		{"Uid:\t1\t2\t3\t4\t5\nCapEff:\t0\nCapBnd:\t0\n", `Uid: "1\t2\t3\t4\t5" is not three or four uids`},
+		{"Uid:\t1x\t2\t3\nCapEff:\t0\nCapBnd:\t0\n", `Uid: "1x\t2\t3" is not three or four uids`},
+		{base + "CapPrm:\tzz00000000000000\n", `CapPrm: "zz00000000000000" is not a hex mask`},
+		{base + "CapInh:\t0000000000000000001\n", `CapInh: "0000000000000000001" has 19 hex digits (a mask has at most 16)`},
+		{base + "CapAmb:\tzz\n", `CapAmb: "zz" is not a hex mask`},
+		{base + "CapAmb:\t\n", `CapAmb: "" is not a hex mask`},
+		{base + "PPid:\t99999999999999999999\n", `PPid: "99999999999999999999" is not a number`},
+		{base + "Threads:\t-1\n", `Threads: "-1" is not a number`},
+		{base + "Gid:\tx\n", `Gid: "x" is not three or four gids`},
+		{base + "CapBnd:\t" + strings.Repeat("f", 100) + "\n", `CapBnd: "` + strings.Repeat("f", 40) + `..." has 100 hex digits (a mask has at most 16)`},
 	} {
-		if st, err := parseStatus([]byte(in)); err == nil {
-			t.Errorf("%q: accepted as %+v", in, st)
+		st, err := parseStatus([]byte(c.in))
+		if err == nil {
+			t.Errorf("%q: accepted as %+v", c.in, st)
+			continue
+		}
+		if !errors.Is(err, ErrMalformed) || err.Error() != c.why {
+			t.Errorf("%q: %q, want %q", c.in, err, c.why)
 		}
 	}
 }

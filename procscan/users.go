@@ -1,11 +1,14 @@
 package procscan
 
 import (
-	"bufio"
+	"bytes"
+	"io"
 	"os"
 	"strconv"
 	"strings"
 	"sync"
+
+	"captune/safefile"
 )
 
 // userCache maps uids to names from a passwd file, read once and again
@@ -37,19 +40,28 @@ func (c *userCache) name(uid uint32) string {
 	return strconv.FormatUint(uint64(uid), 10)
 }
 
+// load reads the passwd file without blocking and within a bound (a FIFO
+// or a device in its place gives no names, never a hang).
 func (c *userCache) load() {
 	c.names = map[uint32]string{}
-	f, err := os.Open(c.path)
+	f, st, err := safefile.Open(c.path, safefile.Rules{})
 	if err != nil {
 		return
 	}
 	defer f.Close()
-	if st, err := f.Stat(); err == nil {
-		c.mtime = st.ModTime().UnixNano()
+	c.mtime = st.ModTime().UnixNano()
+	b, err := io.ReadAll(io.LimitReader(f, maxPasswd))
+	if err != nil {
+		return
 	}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.SplitN(sc.Text(), ":", 4)
+	for len(b) > 0 {
+		var line []byte
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			line, b = b[:i], b[i+1:]
+		} else {
+			line, b = b, nil
+		}
+		fields := strings.SplitN(string(line), ":", 4)
 		if len(fields) < 3 || strings.HasPrefix(fields[0], "#") {
 			continue
 		}
@@ -62,3 +74,6 @@ func (c *userCache) load() {
 		}
 	}
 }
+
+// maxPasswd bounds how much of the passwd file is read.
+const maxPasswd = 64 << 20

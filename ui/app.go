@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -40,8 +41,10 @@ type Options struct {
 	ConfigNote string
 	// User is the user for the capsh target.
 	User string
-	// Drift compares proftpd session children with their configuration
-	// ("expected by config" in the detail pane); nil skips it.
+	// Drift compares proftpd session children with their master's
+	// configuration ("expected by config" or "config unknown" in the
+	// detail pane), off the scan: a slow read delays drift, never the
+	// list. Nil skips it.
 	Drift *drift.Checker
 	// Verify runs the tuned block on a throwaway proftpd (the v key); nil
 	// says verify is not available.
@@ -97,6 +100,7 @@ type Model struct {
 	pred        modcap.Prediction
 	apply       applyState
 	drift       map[int]*drift.Result
+	drifting    bool
 	verify      verifyState
 	// Output is what captune prints on standard output after quitting.
 	Output string
@@ -108,7 +112,11 @@ type scanMsg struct {
 	chain bool
 	snap  procscan.Snapshot
 	err   error
-	drift map[int]*drift.Result
+}
+
+// driftMsg carries the drift of the sessions of one snapshot.
+type driftMsg struct {
+	sessions map[int]*drift.Result
 }
 
 type writeMsg struct {
@@ -166,14 +174,18 @@ func (m Model) scanCmd(chain bool) tea.Cmd {
 	if sc == nil {
 		return nil
 	}
-	dc := m.opts.Drift
 	return func() tea.Msg {
 		snap, err := sc.Snapshot()
-		msg := scanMsg{snap: snap, err: err, chain: chain}
-		if dc != nil && err == nil {
-			msg.drift = sessionDrift(dc, snap)
-		}
-		return msg
+		return scanMsg{snap: snap, err: err, chain: chain}
+	}
+}
+
+// driftCmd compares the sessions of a snapshot with their masters'
+// configurations. It runs apart from the scan (Check is bounded in time),
+// one at a time; procs is the command's own copy.
+func driftCmd(dc *drift.Checker, procs []procscan.Process) tea.Cmd {
+	return func() tea.Msg {
+		return driftMsg{sessions: dc.Check(procs).Sessions}
 	}
 }
 
@@ -196,6 +208,10 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case scanMsg:
 		return m.onScan(msg)
+	case driftMsg:
+		m.drifting = false
+		m.drift = msg.sessions
+		return m, nil
 	case tickMsg:
 		if m.scanning {
 			return m, nil
@@ -242,18 +258,22 @@ func (m Model) onScan(msg scanMsg) (tea.Model, tea.Cmd) {
 	if msg.chain {
 		m.scanning = false
 	}
+	var cmds []tea.Cmd
 	if msg.err != nil {
 		m.scanErr = msg.err.Error()
 	} else {
 		m.scanErr = ""
-		m.drift = msg.drift
 		m.list.SetSnapshot(msg.snap)
 		m.clampScroll()
+		if m.opts.Drift != nil && !m.drifting {
+			m.drifting = true
+			cmds = append(cmds, driftCmd(m.opts.Drift, slices.Clone(msg.snap.Procs)))
+		}
 	}
-	if !msg.chain {
-		return m, nil
+	if msg.chain {
+		cmds = append(cmds, m.tickCmd())
 	}
-	return m, m.tickCmd()
+	return m, tea.Batch(cmds...)
 }
 
 func (m *Model) setStatus(format string, a ...any) {
@@ -686,26 +706,4 @@ func (m *Model) clampScroll() {
 		}
 	}
 	m.gridOffset = max(0, min(m.gridOffset, int(m.lastCap())+1-l.gridRows))
-}
-
-// sessionDrift compares every logged-in proftpd session of the snapshot
-// with what its configuration predicts.
-func sessionDrift(dc *drift.Checker, snap procscan.Snapshot) map[int]*drift.Result {
-	var byPID map[int]procscan.Process
-	out := map[int]*drift.Result{}
-	for _, p := range snap.Procs {
-		if p.Role != procscan.RoleProftpdSession {
-			continue
-		}
-		if byPID == nil {
-			byPID = make(map[int]procscan.Process, len(snap.Procs))
-			for _, q := range snap.Procs {
-				byPID[q.PID] = q
-			}
-		}
-		if r, _, err := dc.Check(byPID, p); err == nil && r != nil {
-			out[p.PID] = r
-		}
-	}
-	return out
 }

@@ -348,9 +348,10 @@ func TestMouse(t *testing.T) {
 func TestDetailShowsExpectedByConfig(t *testing.T) {
 	m := newTest(t, 120, 40)
 	snap := fixtureSnapshot()
-	res := &drift.Result{Config: "/etc/proftpd/proftpd.conf", Expected: modcap.Prediction{Permitted: 0x4c9},
+	res := &drift.Result{Status: drift.Known, Config: "/etc/proftpd/proftpd.conf", Expected: modcap.Prediction{Permitted: 0x4c9},
 		Differences: []string{"CapPrm: predicted 00000000000004c9, observed 00000000200004c1"}}
-	m = send(m, scanMsg{snap: snap, drift: map[int]*drift.Result{401: res}})
+	m = send(m, scanMsg{snap: snap})
+	m = send(m, driftMsg{sessions: map[int]*drift.Result{401: res}})
 	m = press(m, "/", "f", "t", "p", "t", "enter")
 	s := screen(m)
 	for _, want := range []string{"expected by /etc/proftpd/proftpd.conf: CapPrm 00000000000004c9", "actual CapPrm 00000000200004c1", "✗ drift: CapPrm: predicted"} {

@@ -11,6 +11,7 @@ import (
 
 	"captune/capset"
 	"captune/capset/modcap"
+	"captune/drift"
 	"captune/model"
 	"captune/procscan"
 )
@@ -443,12 +444,15 @@ func (m Model) detailLines(w int) []string {
 	switch p.Role {
 	case procscan.RoleProftpdSession:
 		add("proftpd", fmt.Sprintf("session of %s from %s: %s", model.Printable(p.FTPUser), model.Printable(p.FTPHost), model.Printable(p.FTPState)))
-		if r := m.drift[p.PID]; r != nil {
+		if r := m.drift[p.PID]; r != nil && r.Status != drift.Known {
+			add("config", "unknown ("+model.Printable(r.Note)+"): drift not checked; give the master's file with captune ps --proftpd-config")
+		} else if r != nil {
 			e := r.Expected
-			add("expected", fmt.Sprintf("by %s: CapPrm %s CapEff %s", r.Config, e.Permitted.Hex(), e.Effective.Hex()))
+			add("config", "known: "+model.Printable(r.Config)+" ("+model.Printable(r.Note)+")")
+			add("expected", fmt.Sprintf("by %s: CapPrm %s CapEff %s", model.Printable(r.Config), e.Permitted.Hex(), e.Effective.Hex()))
 			add("actual", fmt.Sprintf("CapPrm %s CapEff %s", p.Sets.Permitted.Hex(), p.Sets.Effective.Hex()))
 			if r.Drifted() {
-				out = append(out, styledLines(" ✗ drift: "+strings.Join(r.Differences, "; "), st.StatusError, w)...)
+				out = append(out, styledLines(" ✗ drift: "+model.Printable(strings.Join(r.Differences, "; ")), st.StatusError, w)...)
 			} else {
 				out = append(out, styledLines(" ✓ matches what the configuration predicts", st.Status, w)...)
 			}

@@ -118,7 +118,24 @@ type Options struct {
 	MaxFiles int
 	// FS reads files; nil reads the real filesystem.
 	FS fs.FS
+	// Trust, when set, sees every file and directory before it is read
+	// (info is from fstat on the opened descriptor) and refuses it with an
+	// error; drift uses it to read only files root or the master owns.
+	Trust func(path string, info fs.FileInfo) error
 }
+
+// ErrNotRegular reports a configuration file that is a FIFO, a device or
+// a socket. captune reads only regular files, so that no file can make it
+// wait (a FIFO blocks the reader until someone writes) or read forever.
+var ErrNotRegular = errors.New("not a regular file")
+
+// refusal is a file captune will not read: not a regular file, too large,
+// or refused by Options.Trust. In an Include it stops the configuration
+// (proftpd would block or read forever, so proftpd -t must not be asked).
+type refusal struct{ err error }
+
+func (r refusal) Error() string { return r.err.Error() }
+func (r refusal) Unwrap() error { return r.err }
 
 // DebianModules are the modules compiled into Debian bookworm's proftpd-core
 // 1.3.8 (`proftpd -l`).
@@ -243,7 +260,10 @@ func newReader(opt Options) *reader {
 }
 
 // openFile reads a configuration file as pr_parser_parse_file opens it:
-// errors are errno values, a directory is EISDIR.
+// errors are errno values, a directory is EISDIR. The open never blocks
+// (O_NONBLOCK: a FIFO opens at once and is then refused), the type is
+// checked with fstat on the opened descriptor, so a path swapped for a
+// FIFO after a check is still refused, and the read is bounded.
 func (r *reader) openFile(path string) ([]byte, error) {
 	if r.opt.FS != nil {
 		name := strings.TrimPrefix(path, "/")
@@ -251,29 +271,69 @@ func (r *reader) openFile(path string) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		if st.IsDir() {
-			return nil, syscall.EISDIR
+		if err := r.checkFile(path, st); err != nil {
+			return nil, err
 		}
 		return fs.ReadFile(r.opt.FS, name)
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
+	var fd int
+	var err error
+	for {
+		fd, err = syscall.Open(path, syscall.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY|syscall.O_CLOEXEC, 0)
+		if err != syscall.EINTR {
+			break
+		}
 	}
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
+	}
+	f := os.NewFile(uintptr(fd), path)
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
 		return nil, err
 	}
-	if st.IsDir() {
-		return nil, syscall.EISDIR
+	if err := r.checkFile(path, st); err != nil {
+		return nil, err
 	}
-	// A bound, so that /dev/zero or a runaway file cannot eat the memory.
+	// A bound, so that a runaway file cannot eat the memory.
 	data, err := io.ReadAll(io.LimitReader(f, maxFileBytes+1))
 	if err == nil && len(data) > maxFileBytes {
-		return nil, fmt.Errorf("larger than %d MiB, the most captune reads of a configuration file: %w", maxFileBytes>>20, syscall.EFBIG)
+		return nil, refusal{fmt.Errorf("larger than %d MiB, the most captune reads of a configuration file: %w", maxFileBytes>>20, syscall.EFBIG)}
 	}
 	return data, err
+}
+
+// checkFile refuses what is not a regular file (a directory is EISDIR, as
+// proftpd sees it) and what Options.Trust refuses.
+func (r *reader) checkFile(path string, st fs.FileInfo) error {
+	if st.IsDir() {
+		return syscall.EISDIR
+	}
+	if !st.Mode().IsRegular() {
+		return refusal{fmt.Errorf("%w (%s): captune reads only regular configuration files", ErrNotRegular, fileKind(st.Mode()))}
+	}
+	if r.opt.Trust != nil {
+		if err := r.opt.Trust(path, st); err != nil {
+			return refusal{err}
+		}
+	}
+	return nil
+}
+
+// fileKind names what a path is instead of a regular file.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a block device"
+	}
+	return "not a regular file"
 }
 
 // maxFileBytes bounds one configuration file (proftpd has no bound).
@@ -314,15 +374,41 @@ func (r *reader) readDir(path string) ([]string, error) {
 	var err error
 	if r.opt.FS != nil {
 		ents, err = fs.ReadDir(r.opt.FS, strings.TrimPrefix(path, "/"))
-	} else {
-		ents, err = os.ReadDir(path)
+		if err != nil {
+			return nil, err
+		}
+		names := make([]string, 0, len(ents))
+		for _, e := range ents {
+			names = append(names, e.Name())
+		}
+		sort.Strings(names)
+		return names, nil
+	}
+	// O_DIRECTORY fails at once on a FIFO swapped in after the lstat.
+	var fd int
+	for {
+		fd, err = syscall.Open(path, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NONBLOCK|syscall.O_NOCTTY|syscall.O_CLOEXEC, 0)
+		if err != syscall.EINTR {
+			break
+		}
 	}
 	if err != nil {
-		return nil, err
+		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
 	}
-	names := make([]string, 0, len(ents))
-	for _, e := range ents {
-		names = append(names, e.Name())
+	f := os.NewFile(uintptr(fd), path)
+	defer f.Close()
+	if r.opt.Trust != nil {
+		st, err := f.Stat()
+		if err != nil {
+			return nil, err
+		}
+		if err := r.opt.Trust(path, st); err != nil {
+			return nil, refusal{err}
+		}
+	}
+	names, err := f.Readdirnames(-1)
+	if err != nil {
+		return nil, err
 	}
 	sort.Strings(names)
 	return names, nil
@@ -795,6 +881,10 @@ func (r *reader) includePath(path string, depth int, pos Pos, chain []string) er
 // the next one is read.
 func (r *reader) includeDir(dir, pattern string, glob bool, pos Pos, chain []string) error {
 	names, err := r.readDir(dir)
+	var ref refusal
+	if errors.As(err, &ref) {
+		return refusedInclude(dir, pos, ref)
+	}
 	if err != nil {
 		return errnoError{syscall.EINVAL}
 	}
@@ -853,6 +943,10 @@ func (r *reader) includeWildcardDir(path string, depth int, pos Pos, chain []str
 		return errnoError{syscall.ENOTDIR}
 	}
 	names, err := r.readDir(parent)
+	var ref refusal
+	if errors.As(err, &ref) {
+		return refusedInclude(parent, pos, ref)
+	}
 	if err != nil {
 		return errnoError{syscall.EINVAL}
 	}
@@ -891,10 +985,11 @@ func (r *reader) includeFile(f string, pos Pos, chain []string) error {
 		}
 	}
 	data, err := r.openFile(f)
-	if errors.Is(err, syscall.EFBIG) {
-		// Refused, not skipped: proftpd itself would read it (forever, for
-		// /dev/zero), so proftpd -t must not be asked.
-		return &Error{Pos: pos, Text: fmt.Sprintf("Include: '%s': %v", f, err), Hint: "refused by captune", refused: true}
+	var ref refusal
+	if errors.As(err, &ref) {
+		// Refused, not skipped: proftpd itself would block on a FIFO or
+		// read forever, so proftpd -t must not be asked.
+		return refusedInclude(f, pos, ref)
 	}
 	if err != nil {
 		return errnoOf(err)
@@ -912,6 +1007,12 @@ func (r *reader) includeFile(f string, pos Pos, chain []string) error {
 		return errnoError{syscall.EPERM}
 	}
 	return err
+}
+
+// refusedInclude stops the configuration at an included file or folder
+// captune will not read.
+func refusedInclude(path string, pos Pos, ref refusal) *Error {
+	return &Error{Pos: pos, Text: fmt.Sprintf("Include: '%s': %v", path, ref.err), Hint: "refused by captune", refused: true}
 }
 
 // contextName is proftpd's get_context_name for the current frame. Inside

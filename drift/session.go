@@ -1,0 +1,167 @@
+package drift
+
+import (
+	"encoding/hex"
+	"fmt"
+	"net"
+	"os"
+	"os/user"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"captune/capset"
+	"captune/capset/modcap"
+	"captune/procscan"
+	"captune/safefile"
+)
+
+// compare predicts the session from its master's configuration, its user
+// and its master (whose permitted set is the real one), and lists the
+// differences.
+func (r *round) compare(p, master procscan.Process, id *Identity) *Result {
+	res := &Result{PID: p.PID, Master: master.PID, Status: id.Status, Config: id.Config, Note: id.Note}
+	if id.Status != Known {
+		return res
+	}
+	login := modcap.Login{User: p.FTPUser, UID: p.EUID, UIDKnown: true, Addr: SessionAddr(r.c.root, p.PID)}
+	if u, err := user.Lookup(p.FTPUser); err == nil {
+		if ids, err := u.GroupIds(); err == nil {
+			sort.SliceStable(ids, func(i, j int) bool { return ids[i] == u.Gid && ids[j] != u.Gid })
+			for _, gid := range ids {
+				if g, err := user.LookupGroupId(gid); err == nil {
+					login.Groups = append(login.Groups, g.Name)
+				}
+			}
+		}
+	}
+	pr := modcap.Predict(modcap.Input{Config: id.cfg, Login: login, MasterPermitted: master.Sets.Permitted, MasterBounding: master.Sets.Bounding})
+	res.Expected, res.Differences = pr, Differences(pr, p)
+	if len(res.Differences) == 0 {
+		return res
+	}
+	res.Reasons = append(res.Reasons, res.Differences...)
+	res.Reasons = append(res.Reasons, fmt.Sprintf("%s predicts this for user %s (uid %d) under master PID %d (%s); proftpd reads its configuration at start and on SIGHUP, so the master runs with another configuration than this file says now (it changed since, or another vhost or file applies)",
+		id.Config, p.FTPUser, p.EUID, master.PID, id.Note))
+	for _, why := range pr.Reasons {
+		res.Reasons = append(res.Reasons, "predicted because: "+why)
+	}
+	return res
+}
+
+// Differences lists how a session process differs from a prediction, in
+// the words verify uses: "CapPrm: predicted X, observed Y (...)".
+func Differences(p modcap.Prediction, s procscan.Process) []string {
+	if p.Refused {
+		return []string{fmt.Sprintf("login: predicted refused (%s), observed logged in", p.Why)}
+	}
+	var out []string
+	for _, c := range []struct {
+		name       string
+		pred, seen capset.Set
+	}{
+		{"CapPrm", p.Permitted, s.Sets.Permitted},
+		{"CapEff", p.Effective, s.Sets.Effective},
+		{"CapInh", p.Inheritable, s.Sets.Inheritable},
+		{"CapAmb", p.Ambient, s.Sets.Ambient},
+		{"CapBnd", p.Bounding, s.Sets.Bounding},
+	} {
+		if c.pred == c.seen {
+			continue
+		}
+		var parts []string
+		if extra := c.seen &^ c.pred; extra != 0 {
+			parts = append(parts, "observed also holds "+extra.String())
+		}
+		if missing := c.pred &^ c.seen; missing != 0 {
+			parts = append(parts, "observed lacks "+missing.String())
+		}
+		out = append(out, fmt.Sprintf("%s: predicted %s, observed %s (%s)", c.name, c.pred.Hex(), c.seen.Hex(), strings.Join(parts, "; ")))
+	}
+	if uids := [3]uint32{s.UID, s.EUID, s.SUID}; p.UIDs != uids {
+		out = append(out, fmt.Sprintf("uids: predicted %d/%d/%d, observed %d/%d/%d (real/effective/saved)", p.UIDs[0], p.UIDs[1], p.UIDs[2], uids[0], uids[1], uids[2]))
+	}
+	return out
+}
+
+// MasterConfigArg is the -c argument of a proftpd command line. proftpd
+// usually rewrites its command line into its process title ("proftpd:
+// (accepting connections)"), and then there is none.
+func MasterConfigArg(cmdline []string) string {
+	if len(cmdline) == 0 || filepath.Base(cmdline[0]) != "proftpd" {
+		return ""
+	}
+	for i := 1; i < len(cmdline); i++ {
+		a := cmdline[i]
+		switch {
+		case (a == "-c" || a == "--config") && i+1 < len(cmdline):
+			return cmdline[i+1]
+		case strings.HasPrefix(a, "--config="):
+			return strings.TrimPrefix(a, "--config=")
+		case strings.HasPrefix(a, "-c") && len(a) > 2 && !strings.HasPrefix(a, "--"):
+			return a[2:]
+		}
+	}
+	return ""
+}
+
+// maxNetFile bounds /proc/PID/net/tcp (about 150 bytes a socket).
+const maxNetFile = 16 << 20
+
+// SessionAddr is the local address of a session's control connection
+// (it selects the <VirtualHost>), or "" when it cannot be read.
+func SessionAddr(root string, pid int) string {
+	dir := filepath.Join(root, strconv.Itoa(pid))
+	d, err := safefile.OpenDir(filepath.Join(dir, "fd"))
+	if err != nil {
+		return ""
+	}
+	names, _ := d.Readdirnames(-1)
+	d.Close()
+	inodes := map[string]bool{}
+	for _, fd := range names {
+		l, err := os.Readlink(filepath.Join(dir, "fd", fd))
+		if err == nil && strings.HasPrefix(l, "socket:[") {
+			inodes[strings.TrimSuffix(strings.TrimPrefix(l, "socket:["), "]")] = true
+		}
+	}
+	for _, file := range []string{"tcp", "tcp6"} {
+		b, err := safefile.ReadFile(filepath.Join(dir, "net", file), safefile.Rules{Max: maxNetFile, NoFollow: true})
+		if err != nil {
+			continue
+		}
+		for _, ln := range strings.Split(string(b), "\n") {
+			f := strings.Fields(ln)
+			// sl local rem st tx:rx tr:when retrnsmt uid timeout inode
+			if len(f) < 10 || !inodes[f[9]] || f[3] != "01" {
+				continue
+			}
+			if ip := ProcNetIP(f[1]); ip != nil {
+				if v4 := ip.To4(); v4 != nil {
+					return v4.String()
+				}
+				return ip.String()
+			}
+		}
+	}
+	return ""
+}
+
+// ProcNetIP decodes /proc/net/tcp's "0100007F:0015" address part: each
+// 32-bit word in the host's (little-endian) order.
+func ProcNetIP(s string) net.IP {
+	h, _, ok := strings.Cut(s, ":")
+	if !ok {
+		return nil
+	}
+	b, err := hex.DecodeString(h)
+	if err != nil || (len(b) != 4 && len(b) != 16) {
+		return nil
+	}
+	ip := make(net.IP, len(b))
+	for w := 0; w < len(b); w += 4 {
+		ip[w], ip[w+1], ip[w+2], ip[w+3] = b[w+3], b[w+2], b[w+1], b[w]
+	}
+	return ip
+}

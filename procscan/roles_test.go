@@ -1,0 +1,60 @@
+package procscan
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// TestFixtureLookAlikes: a process is a proftpd master only when its real
+// uid is root and its executable is a file named proftpd owned by root;
+// any other process named proftpd is a look-alike, noted, and its
+// children (titled like sessions) get no role.
+func TestFixtureLookAlikes(t *testing.T) {
+	snap, m := snapshotFixture(t, "proc-lookalike")
+	for pid, role := range map[int]Role{600: RoleNone, 601: RoleNone, 700: RoleNone, 701: RoleNone, 800: RoleNone, 900: RoleProftpdMaster, 901: RoleProftpdSession} {
+		if p := mustProc(t, m, pid); p.Role != role || (role == RoleNone && p.FTPUser != "") {
+			t.Errorf("PID %d: role %q ftp user %q, want %q", pid, p.Role, p.FTPUser, role)
+		}
+	}
+	want := []LookAlike{
+		{600, "real uid 1000, not root"},
+		{700, "its executable is ../bin/not-proftpd, not proftpd"},
+		{800, "its executable cannot be read"},
+	}
+	if fmt.Sprint(snap.LookAlikes) != fmt.Sprint(want) {
+		t.Errorf("look-alikes %+v, want %+v", snap.LookAlikes, want)
+	}
+	notes := snap.Notes()
+	if len(notes) != 1 || notes[0] != "ignored 3 processes named proftpd that are not a credible proftpd master (PID 600: real uid 1000, not root); their children are not taken for FTP sessions (and 2 more)" {
+		t.Errorf("notes %q", notes)
+	}
+	if n := snap.NotesFor([]int{700, 901}); len(n) != 1 || !strings.HasPrefix(n[0], "ignored 1 process named proftpd that is not a credible proftpd master (PID 700: ") {
+		t.Errorf("NotesFor %q", n)
+	}
+
+	// Process reads one process and its parent: the same verdicts.
+	s := fixture(t, "proc-lookalike")
+	for pid, role := range map[int]Role{601: RoleNone, 901: RoleProftpdSession} {
+		if p, err := s.Process(pid); err != nil || p.Role != role {
+			t.Errorf("Process(%d): role %q %v", pid, p.Role, err)
+		}
+	}
+
+	// An executable another user owns is no proftpd of root's.
+	s.exeOwner = checkoutOwner(t) + 1
+	snap, err := s.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, l := range snap.LookAlikes {
+		if l.PID == 900 {
+			found = strings.HasPrefix(l.Reason, "its executable ../bin/proftpd is owned by uid ") && strings.HasSuffix(l.Reason, ", not root")
+			t.Logf("900: %s", l.Reason)
+		}
+	}
+	if !found {
+		t.Errorf("900 with a foreign executable: %+v", snap.LookAlikes)
+	}
+}
