@@ -30,9 +30,10 @@ func Run(opts Options, out io.Writer) error {
 		return fmt.Errorf("%w: /dev/tty is not a terminal", ErrNoTTY)
 	}
 	// 30 frames a second is smooth for a table and halves the idle
-	// wake-ups of the default 60.
+	// wake-ups of the default 60. Keys are read through the input guard
+	// (input.go): the decoder panics on some sequences a user can type.
 	rec := &recovered{}
-	p := tea.NewProgram(guard{m: New(opts), rec: rec}, tea.WithInput(tty), tea.WithOutput(tty), tea.WithFPS(30))
+	p := tea.NewProgram(guard{m: New(opts), rec: rec}, tea.WithInput(newTTYInput(tty)), tea.WithOutput(tty), tea.WithFPS(30))
 	rec.quit = p.Quit
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
