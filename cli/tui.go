@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 
 	"captune/capset"
@@ -79,6 +81,12 @@ func runTUI(env Env, args []string) error {
 	}
 	verify, finish := tuiVerify(env)
 	opts.Verify = verify
+	// ui.Run handles SIGINT, SIGTERM and SIGHUP while it runs; this keeps
+	// them caught until the verify runs in flight have stopped proftpd and
+	// removed their files.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
 	err = ui.Run(opts, env.Stdout)
 	finish()
 	if errors.Is(err, ui.ErrNoTTY) {
@@ -87,6 +95,10 @@ func runTUI(env Env, args []string) error {
 	var pe *ui.PanicError
 	if errors.As(err, &pe) {
 		return fail(ExitInternal, "%s", panicLine(pe))
+	}
+	var ie *ui.InterruptedError
+	if errors.As(err, &ie) {
+		return fail(exitInterrupted, "%v: the terminal was restored, and the test daemon and any verify run stopped", ie)
 	}
 	return err
 }

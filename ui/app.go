@@ -98,6 +98,10 @@ type Model struct {
 	apply       applyState
 	drift       map[int]*drift.Result
 	verify      verifyState
+	// debugPanic is CAPTUNE_DEBUG_PANIC (guard.go); viewPanic makes the
+	// next View panic.
+	debugPanic string
+	viewPanic  bool
 	// Output is what captune prints on standard output after quitting.
 	Output string
 }
@@ -140,6 +144,8 @@ func New(opts Options) Model {
 		path:   pi,
 		width:  80,
 		height: 24,
+		// The debug hook's switch is read once, here.
+		debugPanic: os.Getenv(debugPanicEnv),
 	}
 	if opts.Tokens != nil {
 		m.tuner.LoadTokens(opts.Tokens)
@@ -217,8 +223,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.overlay = overlayEmit
 		return m, nil
 	case tea.KeyPressMsg:
-		if msg.String() == debugPanicKey && os.Getenv(debugPanicEnv) == "1" {
-			panic("debug panic: " + debugPanicEnv + "=1 and the key " + debugPanicKey) // see guard.go
+		if msg.String() == debugPanicKey && m.debugPanic != "" {
+			return m.debugPanicNow()
 		}
 		return m.onKey(msg)
 	case tea.MouseWheelMsg:

@@ -21,6 +21,9 @@ const gridWidth = 50
 
 // View draws the whole screen on the alternate screen with the mouse on.
 func (m Model) View() tea.View {
+	if m.viewPanic {
+		panic("debug panic: " + debugPanicEnv + "=view and the key " + debugPanicKey) // see guard.go
+	}
 	v := tea.NewView(m.render())
 	v.AltScreen = true
 	v.MouseMode = tea.MouseModeCellMotion
