@@ -28,7 +28,7 @@ func (m Model) overlayLines(h int) []string {
 		body = m.explainBody(c, w)
 	case overlayPrimer:
 		title = "Primer: the five capability sets"
-		body = wrapAll(primer, w)
+		body = wrapAll(primerText(), w)
 	case overlayEmit, overlayWrite, overlayOverwrite:
 		title = "Emit · " + m.tuner.Target().String()
 		body = strings.Split(strings.TrimRight(m.tuner.Output(m.opts.User), "\n"), "\n")
@@ -126,18 +126,3 @@ func (m Model) explainBody(c capset.Cap, w int) []string {
 	}
 	return out
 }
-
-// primer teaches the five sets, in captune's own words.
-const primer = `Every Linux thread carries five capability sets, each a 64-bit mask with one bit per capability (cap_chown is bit 0). /proc/PID/status prints them as CapInh, CapPrm, CapEff, CapBnd and CapAmb.
-
-Permitted (Prm): what the thread may use. It can raise any of these into its effective set, and it can only shrink this set by itself.
-Effective (Eff): what the kernel checks at each privileged operation. A capability that is permitted but not effective does nothing until raised.
-Inheritable (Inh): what may pass through an execve into a program whose file capabilities also mark it inheritable.
-Bounding (Bnd): a ceiling. No execve grants anything outside it, and a bit dropped from it never returns in that process tree. It does not grant anything by itself.
-Ambient (Amb): what survives an execve of an ordinary program (one without file capabilities) for a non-root user. Each ambient bit must also be permitted and inheritable.
-
-Across execve: the new permitted set is (inheritable & file inheritable) | (file permitted & bounding) | ambient; effective is the new permitted set when the file is marked effective, else the ambient set. A root process (real or effective uid 0) is treated as if its program had every file capability, so exec as root refills permitted from the bounding set.
-
-Across a uid change: when all of real, effective and saved uid leave 0, permitted, effective and ambient are cleared, unless the thread set KEEPCAPS (then only ambient and effective go). Effective uid 0 -> nonzero clears effective; nonzero -> 0 copies permitted into effective.
-
-What mod_cap does to an FTP session: after a successful PASS it switches to the user with KEEPCAPS set and keeps only CAP_NET_BIND_SERVICE, CAP_CHOWN and CAP_SETUID/CAP_SETGID (plus CAP_AUDIT_WRITE with mod_auth_pam), adjusted by CapabilitiesSet. Then mod_auth's root revoke gives up uid 0: effective ends empty while permitted keeps the set, unless RootRevoke is off, CAP_SETUID was removed, or the user is root. The master process is never restricted.`
