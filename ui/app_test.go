@@ -135,6 +135,8 @@ func TestGoldenPanes(t *testing.T) {
 			{"grid-toggled", []string{"tab", "space", "down", "down", "down", "space"}},
 			{"explain", []string{"tab", "down", "x"}},
 			{"primer", []string{"P"}},
+			{"primer-end", []string{"P", "end"}},
+			{"detail-full", []string{"/", "f", "t", "p", "t", "e", "s", "t", "enter", "d"}},
 			{"help-grid", []string{"tab", "?"}},
 			{"emit", []string{"tab", "space", "e"}},
 			{"apply", []string{"a"}},
@@ -156,6 +158,11 @@ func TestGoldenPanes(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestGoldenTooSmall draws the screen below the minimum size.
+func TestGoldenTooSmall(t *testing.T) {
+	golden(t, "too-small-59x16", screen(newTest(t, 59, 16)))
 }
 
 func TestToggleAuditWriteAndUndo(t *testing.T) {

@@ -102,6 +102,8 @@ func (m Model) onApplyKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			st.stopping = true
 			return m, stopCmd(st.daemon)
 		}
+	default:
+		m, _ = m.scrollOverlay(m.keys.ScrollArrows, msg)
 	}
 	return m, nil
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"charm.land/bubbles/v2/key"
+	"github.com/charmbracelet/x/ansi"
 
 	"captune/capset"
 	"captune/capset/modcap"
@@ -13,11 +14,15 @@ import (
 
 type keyBinding = key.Binding
 
-// overlayLines draws the open overlay in the main area (h lines).
-func (m Model) overlayLines(h int) []string {
-	var title string
-	var body []string
-	w := max(10, m.width-4)
+// overlayHead is the number of lines above an overlay's body: a blank
+// line, the title and a blank line.
+const overlayHead = 3
+
+func (m Model) overlayWidth() int { return max(10, m.width-4) }
+
+// overlayContent is the open overlay's title and its whole body, wrapped
+// to width w.
+func (m Model) overlayContent(w int) (title string, body []string) {
 	switch m.overlay {
 	case overlayHelp:
 		title = "Keys"
@@ -31,7 +36,9 @@ func (m Model) overlayLines(h int) []string {
 		body = wrapAll(primerText(), w)
 	case overlayEmit, overlayWrite, overlayOverwrite:
 		title = "Emit · " + m.tuner.Target().String()
-		body = strings.Split(strings.TrimRight(m.tuner.Output(m.opts.User), "\n"), "\n")
+		for _, ln := range strings.Split(strings.TrimRight(m.tuner.Output(m.user()), "\n"), "\n") {
+			body = append(body, wrapLines(model.Printable(ln), w)...)
+		}
 		body = append(body, "", m.styles.Dim.Render("c sends it to the terminal's clipboard (OSC 52), w writes it to a file,"),
 			m.styles.Dim.Render("enter quits and prints it on standard output (captune > mod_cap.conf works)."))
 	case overlayVerify:
@@ -40,13 +47,43 @@ func (m Model) overlayLines(h int) []string {
 	case overlayApply:
 		title = "Apply"
 		body = m.applyBody(w)
+	case overlayDetail:
+		title, body = m.sideTitle(), m.sideLines(w)
 	}
+	return title, fitWidth(body, w)
+}
+
+// fitWidth breaks every line wider than w (a word longer than a line, a
+// line nobody wrapped) so that nothing of an overlay is cut off at the
+// right edge: what scrolls must all be there to see.
+func fitWidth(lines []string, w int) []string {
+	out := make([]string, 0, len(lines))
+	for _, ln := range lines {
+		if ansi.StringWidth(ln) <= w {
+			out = append(out, ln)
+			continue
+		}
+		out = append(out, strings.Split(ansi.Hardwrap(ln, w, true), "\n")...)
+	}
+	return out
+}
+
+// overlayLines draws the open overlay in the main area (h lines): its
+// title, then as much of its body as fits from the scroll position, with
+// markers for what is hidden.
+func (m Model) overlayLines(h int) []string {
+	title, body := m.overlayContent(m.overlayWidth())
 	out := []string{"", "  " + m.styles.PanelTitle.Render(title), ""}
-	for _, b := range body {
-		out = append(out, "  "+b)
+	if h <= len(out) {
+		return out[:max(0, h)]
 	}
-	if len(out) > h {
-		out = out[:h]
+	hint := "↑/↓ pgup/pgdn home/end scroll"
+	if m.overlay == overlayApply {
+		hint = "↑/↓ pgup/pgdn scroll"
+	}
+	shown, _ := m.window(body, m.scroll, h-len(out), hint)
+	for _, b := range shown {
+		out = append(out, "  "+b)
 	}
 	return out
 }
@@ -76,12 +113,19 @@ func (m Model) helpBody() []string {
 	}
 	out := []string{m.styles.Dim.Render("focused pane: " + name + " (tab switches)"), ""}
 	out = append(out, strings.Split(h.FullHelpView(groups), "\n")...)
-	out = append(out, "",
-		m.styles.Dim.Render("grid symbols: ● held/kept  · not held  ○ dropped, can be kept  ■ kept, locked"),
-		m.styles.Dim.Render("              + more than mod_cap's default  - less than it"),
-		m.styles.Dim.Render("process markers: ^amb ambient  !bnd bounding narrowed  nnp no_new_privs"),
-		m.styles.Dim.Render("                 seccomp  userns child namespace  fcaps file capabilities"),
-		m.styles.Dim.Render("mouse: wheel scrolls, click selects.  esc closes this help."))
+	out = append(out, "")
+	for _, ln := range []string{
+		"grid: ● held or kept  · not held  ○ dropped, can be kept  ■ kept, locked",
+		"      + more than mod_cap's default  - less than it",
+		"process markers: ^amb ambient  !bnd bounding narrowed  nnp no_new_privs",
+		"                 seccomp  userns child namespace  fcaps file capabilities",
+		"long views scroll (↑/↓ pgup/pgdn home/end, wheel); d: the side pane in full",
+		"mouse: wheel scrolls, click selects.  esc closes this help.",
+	} {
+		for _, w := range wrapLines(ln, m.width-4) {
+			out = append(out, m.styles.Dim.Render(w))
+		}
+	}
 	return out
 }
 

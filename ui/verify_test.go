@@ -10,8 +10,8 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"captune/capset"
-	"captune/capset/modcap"
 	"captune/launch/proftpd"
+	"captune/model"
 )
 
 func TestVerifyKeyWithoutVerify(t *testing.T) {
@@ -24,9 +24,9 @@ func TestVerifyKeyWithoutVerify(t *testing.T) {
 }
 
 func TestVerifyKeyRunsTheTunedBlock(t *testing.T) {
-	var got []modcap.Token
-	fake := func(ctx context.Context, tokens []modcap.Token) (VerifyResult, error) {
-		got = tokens
+	var got VerifyRequest
+	fake := func(ctx context.Context, req VerifyRequest) (VerifyResult, error) {
+		got = req
 		s := VerifySets{Permitted: 0x4c9, Bounding: full, UIDs: [3]uint32{64123, 64123, 64123}}
 		return VerifyResult{Version: "1.3.8", Directives: "CapabilitiesSet +CAP_FOWNER\n", Predicted: s, Observed: s, Match: true}, nil
 	}
@@ -44,8 +44,8 @@ func TestVerifyKeyRunsTheTunedBlock(t *testing.T) {
 		t.Error("a second run started")
 	}
 	m = run(m, cmd)
-	if len(got) != 1 || got[0].String() != "+CAP_FOWNER" {
-		t.Errorf("tokens %v", got)
+	if n := model.MainCapabilitiesSet(got.Config); n == nil || strings.Join(n.Args, " ") != "+CAP_FOWNER" || got.User != "" {
+		t.Errorf("request %+v, line %v", got, n)
 	}
 	if m.verify.running || m.overlay != overlayVerify || m.statusErr || !strings.Contains(m.status, "verify: match") || !strings.Contains(m.status, "CapPrm 00000000000004c9") {
 		t.Fatalf("status %q (error %v), overlay %d", m.status, m.statusErr, m.overlay)
@@ -63,7 +63,7 @@ func TestVerifyKeyRunsTheTunedBlock(t *testing.T) {
 }
 
 func TestVerifyKeyShowsDifferencesAndErrors(t *testing.T) {
-	differ := func(ctx context.Context, tokens []modcap.Token) (VerifyResult, error) {
+	differ := func(ctx context.Context, req VerifyRequest) (VerifyResult, error) {
 		return VerifyResult{Version: "1.3.8", Predicted: VerifySets{Permitted: 0x200004c1}, Observed: VerifySets{Permitted: 0x200004c1, Effective: 0x200004c1},
 			Differences: []string{"CapEff: predicted 0000000000000000, observed 00000000200004c1"}}, nil
 	}
@@ -75,7 +75,7 @@ func TestVerifyKeyShowsDifferencesAndErrors(t *testing.T) {
 		t.Errorf("status %q\n%s", m.status, screen(m))
 	}
 	for _, e := range []error{proftpd.ErrNotRoot, proftpd.ErrNotInstalled} {
-		fails := func(ctx context.Context, tokens []modcap.Token) (VerifyResult, error) { return VerifyResult{}, e }
+		fails := func(ctx context.Context, req VerifyRequest) (VerifyResult, error) { return VerifyResult{}, e }
 		m := New(Options{Master: full, PAM: true, Verify: fails})
 		next, cmd := m.Update(keyMsg("v"))
 		m = run(next.(Model), cmd)
@@ -94,8 +94,8 @@ func TestVerifyKeyE2E(t *testing.T) {
 		}
 		t.Skip("verify needs proftpd and root; set CAPTUNE_E2E=1 to make this a failure")
 	}
-	real := func(ctx context.Context, tokens []modcap.Token) (VerifyResult, error) {
-		rep, err := proftpd.Verify(ctx, proftpd.Spec{Directives: modcap.Block{Tokens: tokens, Engine: true}.String()})
+	real := func(ctx context.Context, req VerifyRequest) (VerifyResult, error) {
+		rep, err := proftpd.Verify(ctx, proftpd.Spec{Directives: proftpd.Decisive(req.Config), User: req.User})
 		if err != nil {
 			return VerifyResult{}, err
 		}

@@ -34,6 +34,17 @@ func (m Model) View() tea.View {
 // render draws the screen as text, exactly m.height lines of at most
 // m.width cells.
 func (m Model) render() string {
+	if m.tooSmall() {
+		lines := m.tooSmallLines()
+		lines = lines[:min(len(lines), m.height)]
+		for i, ln := range lines {
+			lines[i] = fit(ln, m.width)
+		}
+		for len(lines) < m.height {
+			lines = append(lines, fit("", m.width))
+		}
+		return strings.Join(lines, "\n")
+	}
 	l := m.layout()
 	lines := make([]string, 0, m.height)
 	lines = append(lines, m.titleBar())
@@ -117,25 +128,40 @@ func (m Model) helpLine() string {
 	if m.filtering {
 		return m.filter.View() + m.styles.Help.Render("   enter keep · esc clear")
 	}
+	if m.editingUser {
+		return m.userInput.View() + m.styles.Help.Render("   enter set · empty for the default · esc back")
+	}
 	h := m.help
 	h.SetWidth(m.width)
 	switch {
 	case m.overlay == overlayEmit:
-		return h.ShortHelpView(m.keys.Emit.ShortHelp())
+		keys := m.keys.Emit.ShortHelp()
+		if m.overlayScrolls() {
+			keys = append(keys, m.keys.Scroll.Up)
+		}
+		return h.ShortHelpView(keys)
 	case m.overlay == overlayWrite:
 		return m.path.View() + m.styles.Help.Render("   enter write · esc back")
 	case m.overlay == overlayOverwrite:
 		return m.styles.StatusError.Render(fmt.Sprintf("%s exists: overwrite? y/N", m.path.Value()))
 	case m.overlay == overlayApply:
+		scroll := ""
+		if m.overlayScrolls() {
+			scroll = " • ↑/↓ pgup/pgdn scroll"
+		}
 		switch {
 		case m.apply.daemon != nil:
-			return m.styles.Help.Render("k stop the daemon • esc close (the daemon keeps running)")
+			return m.styles.Help.Render("k stop the daemon • esc close (the daemon keeps running)" + scroll)
 		case m.apply.refusal == "" && !m.apply.running:
-			return m.styles.Help.Render("y/enter launch • esc cancel")
+			return m.styles.Help.Render("y/enter launch • esc cancel" + scroll)
 		}
-		return h.ShortHelpView([]keyBinding{m.keys.Close})
+		return h.ShortHelpView([]keyBinding{m.keys.Close}) + m.styles.Help.Render(scroll)
 	case m.overlay != overlayNone:
-		return h.ShortHelpView([]keyBinding{m.keys.Close})
+		keys := []keyBinding{m.keys.Close}
+		if m.overlayScrolls() {
+			keys = append(keys, m.keys.Scroll.ShortHelp()...)
+		}
+		return h.ShortHelpView(keys)
 	case m.focus == paneGrid:
 		return h.ShortHelpView(m.keys.Grid.ShortHelp())
 	}
@@ -256,11 +282,7 @@ func (m Model) bottomLines(l layout) []string {
 	grid := m.gridLines(l)
 	var side []string
 	if l.sideWidth > 0 {
-		if m.focus == paneGrid {
-			side = m.previewLines(l.sideWidth)
-		} else {
-			side = m.detailLines(l.sideWidth)
-		}
+		side, _ = m.window(m.sideLines(l.sideWidth), m.sideScroll, l.bottomHeight, "d shows all")
 	}
 	out := make([]string, l.bottomHeight)
 	sep := m.styles.Separator.Render("│")
@@ -283,6 +305,26 @@ func (m Model) bottomLines(l layout) []string {
 }
 
 func (m Model) selected() (model.Row, bool) { return m.list.Selected() }
+
+// sideLines is the side pane's text at width w: the tuner's preview when
+// the grid has the focus, else the selected process's detail.
+func (m Model) sideLines(w int) []string {
+	if m.focus == paneGrid {
+		return m.previewLines(w)
+	}
+	return m.detailLines(w)
+}
+
+// sideTitle names the side pane for its overlay (d).
+func (m Model) sideTitle() string {
+	if m.focus == paneGrid {
+		return "Preview · " + m.tuner.Target().String()
+	}
+	if row, ok := m.selected(); ok {
+		return fmt.Sprintf("Process %d (%s)", row.Proc.PID, model.Printable(row.Proc.Comm))
+	}
+	return "Process"
+}
 
 // gridLines draws one row per capability the kernel knows.
 func (m Model) gridLines(l layout) []string {
@@ -471,14 +513,20 @@ func (m Model) previewLines(w int) []string {
 	st := m.styles
 	var out []string
 	out = append(out, st.PanelTitle.Render(fit(" tuned · "+m.tuner.Target().String()+" ·  m switches", w)))
-	for _, ln := range strings.Split(strings.TrimRight(m.tuner.Output(m.opts.User), "\n"), "\n") {
+	for _, ln := range strings.Split(strings.TrimRight(m.tuner.Output(m.user()), "\n"), "\n") {
 		out = append(out, wrapLines(" "+ln, w)...)
 	}
 	c := capset.Cap(m.gridCursor)
 	if m.tuner.Target() == model.TargetModcap {
 		p := m.pred
-		out = append(out, st.PanelTitle.Render(fit(" predicted session (non-root user)", w)))
-		out = append(out, " "+st.Dim.Render("CapPrm ")+p.Permitted.Hex(), " "+st.Dim.Render("CapEff ")+p.Effective.Hex())
+		out = append(out, st.PanelTitle.Render(fit(" predicted session (U: login)", w)))
+		out = append(out, wrapLines(" "+st.Dim.Render("login ")+m.login.String(), w)...)
+		out = append(out, wrapLines(" "+st.Dim.Render("config ")+m.configSource(), w)...)
+		if p.Refused {
+			out = append(out, styledLines(" ✗ login refused: "+model.Printable(p.Why), st.StatusError, w)...)
+		} else {
+			out = append(out, " "+st.Dim.Render("CapPrm ")+p.Permitted.Hex(), " "+st.Dim.Render("CapEff ")+p.Effective.Hex())
+		}
 		for _, wn := range p.Warnings {
 			out = append(out, styledLines(" ! "+wn, st.StatusError, w)...)
 		}
@@ -504,7 +552,9 @@ func styledLines(text string, style lipgloss.Style, w int) []string {
 }
 
 // wrapLines wraps a styled string at spaces (never inside a token such as
-// -CAP_CHOWN) to width w, indenting continuation lines under the first.
+// -CAP_CHOWN) to width w, indenting continuation lines under the first. A
+// word longer than a line (a long list of capabilities, a path) is broken
+// after its commas, or where it must be, so nothing is cut off.
 func wrapLines(s string, w int) []string {
 	if w <= 6 || lipgloss.Width(s) <= w {
 		return []string{s}
@@ -512,8 +562,27 @@ func wrapLines(s string, w int) []string {
 	var out []string
 	line, lineW, started := "", 0, false
 	limit := w - 1
+	const indent = "   "
 	for _, word := range strings.Split(s, " ") {
 		ww := ansi.StringWidth(word)
+		if ww > limit-len(indent) {
+			if started {
+				out = append(out, line+"\x1b[0m")
+			}
+			pieces := strings.Split(ansi.Wrap(word, limit-len(indent), ","), "\n")
+			for i, p := range pieces {
+				if i > 0 || started {
+					p = indent + p
+				}
+				if i < len(pieces)-1 {
+					out = append(out, p+"\x1b[0m")
+				} else {
+					line, lineW = p, ansi.StringWidth(p)
+				}
+			}
+			started = true
+			continue
+		}
 		switch {
 		case !started:
 			line, lineW, started = word, ww, true
@@ -521,12 +590,11 @@ func wrapLines(s string, w int) []string {
 			line, lineW = line+" "+word, lineW+1+ww
 		default:
 			out = append(out, line+"\x1b[0m")
-			line, lineW = "   "+word, 3+ww
-			limit = w - 1
+			line, lineW = indent+word, len(indent)+ww
 		}
 	}
 	if started {
 		out = append(out, line)
 	}
-	return out
+	return fitWidth(out, w)
 }
