@@ -81,23 +81,23 @@ const (
 
 // Model is the root model.
 type Model struct {
-	opts    Options
-	list    *model.ProcList
-	tuner   *model.Tuner
-	keys    KeyMaps
-	styles  Styles
-	isDark  bool
-	help    help.Model
-	filter  textinput.Model
-	path    textinput.Model
+	opts   Options
+	list   *model.ProcList
+	tuner  *model.Tuner
+	keys   KeyMaps
+	styles Styles
+	isDark bool
+	help   help.Model
+	filter textinput.Model
+	path   textinput.Model
 	// userInput is the login user's input (U); editingUser is set while
 	// it has the keyboard.
 	userInput   textinput.Model
 	editingUser bool
 	login       model.LoginUser
 	loginChosen bool
-	focus   pane
-	overlay overlay
+	focus       pane
+	overlay     overlay
 	// filtering is set while the filter input has the keyboard.
 	filtering   bool
 	filterSaved string
@@ -109,16 +109,16 @@ type Model struct {
 	scroll     int
 	sideScroll int
 	sideFor    sideKey
-	width       int
-	height      int
-	status      string
-	statusErr   bool
-	scanning    bool
-	scanErr     string
-	pred        modcap.Prediction
-	apply       applyState
-	drift       map[int]*drift.Result
-	verify      verifyState
+	width      int
+	height     int
+	status     string
+	statusErr  bool
+	scanning   bool
+	scanErr    string
+	pred       modcap.Prediction
+	apply      applyState
+	drift      map[int]*drift.Result
+	verify     verifyState
 	// debugPanic is CAPTUNE_DEBUG_PANIC (guard.go); viewPanic makes the
 	// next View panic.
 	debugPanic string
@@ -162,19 +162,19 @@ func New(opts Options) Model {
 		opts.Login, opts.LoginChosen = defaultLogin, false
 	}
 	m := Model{
-		opts:   opts,
-		list:   model.NewProcList(),
-		tuner:  model.NewTuner(opts.PAM),
-		keys:   DefaultKeyMaps(),
-		isDark: true,
-		help:   help.New(),
+		opts:        opts,
+		list:        model.NewProcList(),
+		tuner:       model.NewTuner(opts.PAM),
+		keys:        DefaultKeyMaps(),
+		isDark:      true,
+		help:        help.New(),
 		filter:      fi,
 		path:        pi,
 		userInput:   ui,
 		login:       opts.Login,
 		loginChosen: opts.LoginChosen,
-		width:  80,
-		height: 24,
+		width:       80,
+		height:      24,
 		// The debug hook's switch is read once, here.
 		debugPanic: os.Getenv(debugPanicEnv),
 	}
