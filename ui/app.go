@@ -7,8 +7,6 @@ package ui
 import (
 	"fmt"
 	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"charm.land/bubbles/v2/help"
@@ -90,6 +88,8 @@ type Model struct {
 	help   help.Model
 	filter textinput.Model
 	path   textinput.Model
+	// pending is the write waiting for the overwrite question.
+	pending writeMsg
 	// userInput is the login user's input (U); editingUser is set while
 	// it has the keyboard.
 	userInput   textinput.Model
@@ -134,11 +134,6 @@ type scanMsg struct {
 	snap  procscan.Snapshot
 	err   error
 	drift map[int]*drift.Result
-}
-
-type writeMsg struct {
-	path string
-	err  error
 }
 
 // New builds the root model.
@@ -273,13 +268,7 @@ func (m Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case loginMsg:
 		return m.onLoginMsg(msg)
 	case writeMsg:
-		if msg.err != nil {
-			m.setError("write: %v", msg.err)
-		} else {
-			m.setStatus("wrote %s", msg.path)
-		}
-		m.overlay = overlayEmit
-		return m, nil
+		return m.onWriteMsg(msg)
 	case tea.KeyPressMsg:
 		if m.tooSmall() {
 			// Nothing acts unseen: only quitting works until the
@@ -583,7 +572,8 @@ func (m Model) onEmitKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.setStatus("sent %d bytes to the terminal's clipboard (OSC 52; terminals and tmux may drop it)", len(out))
 		return m, tea.SetClipboard(out)
 	case key.Matches(msg, k.Write):
-		m.overlay = overlayWrite
+		m.open(overlayWrite)
+		m.status, m.statusErr = "", false
 		m.path.SetValue("")
 		return m, m.path.Focus()
 	case key.Matches(msg, k.Close):
@@ -594,75 +584,6 @@ func (m Model) onEmitKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m, _ = m.scrollOverlay(m.keys.Scroll, msg)
 	}
 	return m, nil
-}
-
-func (m Model) onPathKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
-	switch msg.String() {
-	case "esc":
-		m.overlay = overlayEmit
-		m.path.Blur()
-		return m, nil
-	case "ctrl+c":
-		return m, tea.Quit
-	case "enter":
-		p := strings.TrimSpace(m.path.Value())
-		if p == "" {
-			m.setError("no file name given")
-			return m, nil
-		}
-		m.path.Blur()
-		if _, err := os.Stat(p); err == nil {
-			m.overlay = overlayOverwrite
-			return m, nil
-		}
-		return m, writeCmd(p, m.tuner.Output(m.user()))
-	}
-	var cmd tea.Cmd
-	m.path, cmd = m.path.Update(msg)
-	return m, cmd
-}
-
-func (m Model) onOverwriteKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
-	switch msg.String() {
-	case "y", "Y":
-		return m, writeCmd(strings.TrimSpace(m.path.Value()), m.tuner.Output(m.user()))
-	case "ctrl+c":
-		return m, tea.Quit
-	default:
-		m.overlay = overlayEmit
-		m.setStatus("not written: %s exists", m.path.Value())
-	}
-	return m, nil
-}
-
-// writeCmd writes the block to a new temporary file beside path and
-// renames it into place, so a failure never leaves half a file.
-func writeCmd(path, content string) tea.Cmd {
-	return func() tea.Msg {
-		abs, err := filepath.Abs(path)
-		if err != nil {
-			return writeMsg{path: path, err: err}
-		}
-		tmp, err := os.CreateTemp(filepath.Dir(abs), ".captune-*")
-		if err != nil {
-			return writeMsg{path: path, err: err}
-		}
-		_, werr := tmp.WriteString(content)
-		cerr := tmp.Close()
-		if werr == nil {
-			werr = cerr
-		}
-		if werr == nil {
-			werr = os.Chmod(tmp.Name(), 0o644)
-		}
-		if werr == nil {
-			werr = os.Rename(tmp.Name(), abs)
-		}
-		if werr != nil {
-			os.Remove(tmp.Name())
-		}
-		return writeMsg{path: abs, err: werr}
-	}
 }
 
 func (m Model) onWheel(msg tea.MouseWheelMsg) (tea.Model, tea.Cmd) {

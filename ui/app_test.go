@@ -308,10 +308,8 @@ func TestWriteNeverOverwritesWithoutAsking(t *testing.T) {
 	}
 	m := newTest(t, 80, 24)
 	m = press(m, "e", "w")
-	for _, r := range path {
-		m = send(m, tea.KeyPressMsg{Code: r, Text: string(r)})
-	}
-	m = press(m, "enter")
+	m = typeText(m, path)
+	m = runKey(m, "enter")
 	if m.overlay != overlayOverwrite {
 		t.Fatalf("no overwrite question (overlay %d)", m.overlay)
 	}
@@ -320,19 +318,19 @@ func TestWriteNeverOverwritesWithoutAsking(t *testing.T) {
 		t.Errorf("file changed: %q", b)
 	}
 	m = press(m, "w")
-	for _, r := range path {
-		m = send(m, tea.KeyPressMsg{Code: r, Text: string(r)})
-	}
-	m = press(m, "enter")
-	next, cmd := m.Update(keyMsg("y"))
-	m = next.(Model)
-	if cmd == nil {
-		t.Fatal("y did not write")
-	}
-	m = send(m, cmd())
+	m = typeText(m, path)
+	m = runKey(m, "enter")
+	m = runKey(m, "y")
 	if b, _ := os.ReadFile(path); !strings.Contains(string(b), "CapabilitiesEngine on") {
 		t.Errorf("not written: %q (status %q)", b, m.status)
 	}
+}
+
+// runKey presses a key and runs the command it returns, as the runtime
+// would.
+func runKey(m Model, k string) Model {
+	next, cmd := m.Update(keyMsg(k))
+	return run(next.(Model), cmd)
 }
 
 func TestMouse(t *testing.T) {

@@ -41,6 +41,11 @@ func (m Model) overlayContent(w int) (title string, body []string) {
 		}
 		body = append(body, "", m.styles.Dim.Render("c sends it to the terminal's clipboard (OSC 52), w writes it to a file,"),
 			m.styles.Dim.Render("enter quits and prints it on standard output (captune > mod_cap.conf works)."))
+		if m.overlay == overlayOverwrite {
+			q := fmt.Sprintf("%s is %s: overwrite? y/N", m.pending.target(), model.Printable(m.pending.what))
+			body = append(body, "")
+			body = append(body, styledLines(q, m.styles.StatusError, w)...)
+		}
 	case overlayVerify:
 		title = "Verify on a real proftpd"
 		body = m.verifyBody(w)

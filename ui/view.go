@@ -143,7 +143,7 @@ func (m Model) helpLine() string {
 	case m.overlay == overlayWrite:
 		return m.path.View() + m.styles.Help.Render("   enter write · esc back")
 	case m.overlay == overlayOverwrite:
-		return m.styles.StatusError.Render(fmt.Sprintf("%s exists: overwrite? y/N", m.path.Value()))
+		return m.styles.StatusError.Render("overwrite? y replaces it • any other key keeps it")
 	case m.overlay == overlayApply:
 		scroll := ""
 		if m.overlayScrolls() {
