@@ -109,16 +109,18 @@ type Model struct {
 	scroll     int
 	sideScroll int
 	sideFor    sideKey
-	width      int
-	height     int
-	status     string
-	statusErr  bool
-	scanning   bool
-	scanErr    string
-	pred       modcap.Prediction
-	apply      applyState
-	drift      map[int]*drift.Result
-	verify     verifyState
+	// cols are the process list's column widths (updateColumns).
+	cols      columns
+	width     int
+	height    int
+	status    string
+	statusErr bool
+	scanning  bool
+	scanErr   string
+	pred      modcap.Prediction
+	apply     applyState
+	drift     map[int]*drift.Result
+	verify    verifyState
 	// debugPanic is CAPTUNE_DEBUG_PANIC (guard.go); viewPanic makes the
 	// next View panic.
 	debugPanic string
@@ -236,6 +238,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	if k := nm.side(); k != nm.sideFor {
 		nm.sideFor, nm.sideScroll = k, 0
 	}
+	nm.updateColumns()
 	nm.scroll = min(nm.scroll, nm.overlayMaxScroll())
 	return nm, cmd
 }

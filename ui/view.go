@@ -171,7 +171,12 @@ func (m Model) helpLine() string {
 // procLines draws the process table: a header and the visible rows only.
 func (m Model) procLines(l layout) []string {
 	w := m.width
-	cmdW := max(8, min(40, w*30/100))
+	rows := m.list.Rows()
+	known := m.list.Known()
+	cmdW, capsW := m.cols.cmdW, m.cols.capsW
+	if m.cols.key != m.columnsKey() {
+		cmdW, capsW = m.procColumns(rows, known)
+	}
 	sortKey, desc := m.list.Sort()
 	arrow := "▲"
 	if desc {
@@ -189,8 +194,6 @@ func (m Model) procLines(l layout) []string {
 		style = style.Foreground(m.styles.Accent.GetForeground())
 	}
 	out := []string{style.Render(fit(header, w))}
-	rows := m.list.Rows()
-	known := m.list.Known()
 	end := min(len(rows), m.procOffset+l.procRows)
 	for i := m.procOffset; i < end; i++ {
 		r := rows[i]
@@ -199,15 +202,9 @@ func (m Model) procLines(l layout) []string {
 		if sel {
 			mark = "›"
 		}
-		cmd := r.Prefix + model.Printable(model.Command(r.Proc))
-		if r.Proc.Role != procscan.RoleNone {
-			cmd = r.Prefix + "[" + roleWord(r.Proc.Role) + "] " + model.Printable(model.Command(r.Proc))
-		}
-		caps := model.CapText(r.Proc, known)
+		cmd := commandText(r, m.DaemonPID())
+		caps := model.CapTextFit(r.Proc, known, capsW)
 		daemon := r.Proc.PID == m.DaemonPID()
-		if daemon {
-			cmd = r.Prefix + "◆ test daemon " + model.Printable(model.Command(r.Proc))
-		}
 		if r.Gone {
 			caps = "✗ gone (exited)"
 		}
@@ -237,6 +234,94 @@ func (m Model) procLines(l layout) []string {
 		out = append(out, "")
 	}
 	return out
+}
+
+// commandText is a row's COMMAND cell before it is cut to the column;
+// daemon is the test daemon's PID (0: none).
+func commandText(r model.Row, daemon int) string {
+	cmd := model.Printable(model.Command(r.Proc))
+	switch {
+	case r.Proc.PID == daemon && daemon != 0:
+		return r.Prefix + "◆ test daemon " + cmd
+	case r.Proc.Role != procscan.RoleNone:
+		return r.Prefix + "[" + roleWord(r.Proc.Role) + "] " + cmd
+	}
+	return r.Prefix + cmd
+}
+
+// commandWidth is the width of commandText(r, daemon), without building
+// the text when the command line is plain ASCII (a refresh sizes every
+// row).
+func commandWidth(r *model.Row, daemon int) int {
+	if r.Proc.PID == daemon || len(r.Proc.Cmdline) == 0 || r.Prefix != "" {
+		return textWidth(commandText(*r, daemon))
+	}
+	n := len(r.Proc.Cmdline) - 1
+	for _, a := range r.Proc.Cmdline {
+		for i := 0; i < len(a); i++ {
+			if c := a[i]; c < 0x20 || c >= 0x7f {
+				return textWidth(commandText(*r, daemon))
+			}
+		}
+		n += len(a)
+	}
+	if r.Proc.Role != procscan.RoleNone {
+		n += len(roleWord(r.Proc.Role)) + 3
+	}
+	return n
+}
+
+// procColumns sizes COMMAND and CAPABILITIES for the rows: each gets
+// what its longest text needs when both fit; otherwise CAPABILITIES keeps
+// up to half the room (at least 36 columns, or what it needs) and COMMAND
+// takes the rest, so it grows with the terminal. The widths hold for all
+// rows, so columns do not move while scrolling.
+func (m Model) procColumns(rows []model.Row, known capset.Set) (cmdW, capsW int) {
+	room := max(0, m.width-20) // mark, PID, USER and the spaces between
+	cmdNeed, capsNeed := 8, 0
+	daemon := m.DaemonPID()
+	for i := range rows {
+		cmdNeed = max(cmdNeed, commandWidth(&rows[i], daemon))
+		capsNeed = max(capsNeed, textWidth(m.list.CapText(rows[i].Proc)))
+	}
+	capsRoom := min(capsNeed, max(36, room/2))
+	cmdW = max(8, min(cmdNeed, room-1-capsRoom))
+	return cmdW, max(1, room-1-cmdW)
+}
+
+// columns caches procColumns for what they depend on.
+type columns struct {
+	key         columnsKey
+	cmdW, capsW int
+}
+
+type columnsKey struct {
+	version       uint64
+	width, daemon int
+}
+
+func (m Model) columnsKey() columnsKey {
+	return columnsKey{version: m.list.Version(), width: m.width, daemon: m.DaemonPID()}
+}
+
+// updateColumns sizes the process list's columns when the rows, the
+// width or the test daemon changed (Update calls it; View only reads).
+func (m *Model) updateColumns() {
+	if k := m.columnsKey(); k != m.cols.key {
+		cmdW, capsW := m.procColumns(m.list.Rows(), m.list.Known())
+		m.cols = columns{key: k, cmdW: cmdW, capsW: capsW}
+	}
+}
+
+// textWidth is the cells an unstyled string takes (its length when it is
+// ASCII).
+func textWidth(s string) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return ansi.StringWidth(s)
+		}
+	}
+	return len(s)
 }
 
 func sortLabel(k model.SortKey) string {
