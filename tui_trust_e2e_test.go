@@ -221,3 +221,53 @@ func TestTUISignalBurst(t *testing.T) {
 		}
 	}
 }
+
+// TestTUIEscapesHostileTitles runs a process whose command line holds a
+// title-setting OSC, a screen clear, a bell and bytes that are not UTF-8,
+// shows it in the list, the detail pane and the explain view of a real
+// captune in tmux, and checks that the terminal acted on none of it: the
+// pane's title is unchanged, the screen was not cleared, and the text
+// shows escaped.
+func TestTUIEscapesHostileTitles(t *testing.T) {
+	need(t, "tmux")
+	bin := buildCaptune(t)
+	sleep, err := exec.LookPath("sleep")
+	if err != nil {
+		t.Fatal(err)
+	}
+	evil := &exec.Cmd{Path: sleep, Args: []string{"evil\x1b]0;pwned\a\x1b[2J\xff\xfe", "300"}}
+	if err := evil.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { evil.Process.Kill(); evil.Wait() })
+	pid := fmt.Sprint(evil.Process.Pid)
+	r := startTUI(t, bin, "")
+	title := strings.TrimSpace(r.x.run("display-message", "-p", "-t", r.x.session, "#{pane_title}"))
+	r.x.keys("/")
+	r.x.keys(strings.Split(pid, "")...)
+	r.x.keys("Enter")
+	s := r.x.waitFor(`evil\x1b]0;pwned\x07\x1b[2J\xff\xfe`)
+	r.x.keys("d")
+	s += r.x.waitFor("Process " + pid)
+	r.x.keys("Escape") // alone: ESC and the next key in one read are alt+key
+	r.x.waitFor("CAPABILITY")
+	r.x.keys("Tab")
+	r.x.waitFor("predicted session")
+	r.x.keys("x")
+	s += r.x.waitFor("holds it in")
+	if now := strings.TrimSpace(r.x.run("display-message", "-p", "-t", r.x.session, "#{pane_title}")); now != title || strings.Contains(now, "pwned") {
+		t.Errorf("the pane title changed from %q to %q", title, now)
+	}
+	if !strings.Contains(r.x.screen(), "captune") {
+		t.Errorf("the screen was cleared:\n%s", r.x.screen())
+	}
+	if strings.ContainsAny(s, "\x1b\a") {
+		t.Errorf("raw controls on the screen:\n%q", s)
+	}
+	r.x.keys("Escape")
+	r.x.waitFor("predicted session")
+	r.x.keys("q")
+	if code, _ := r.restored(t); code != 0 {
+		t.Errorf("exit %d", code)
+	}
+}

@@ -80,3 +80,23 @@ func TestCapTextFitKeepsOperators(t *testing.T) {
 		}
 	}
 }
+
+func TestPrintable(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"plain", "plain"},
+		{"ünïcödé 日本", "ünïcödé 日本"},
+		{"\x1b]0;x\a\x1b[2J", `\x1b]0;x\x07\x1b[2J`},
+		{"a\xff\xfeb", `a\xff\xfeb`},
+		{"\u009b31m", `\xc2\x9b31m`},
+		{"\x7f", `\x7f`},
+		{"evil\u202egnp.exe", `evil\u{202e}gnp.exe`},
+		{"\u2066x\u2069\u200f", `\u{2066}x\u{2069}\u{200f}`},
+	} {
+		if got := Printable(c.in); got != c.want {
+			t.Errorf("Printable(%q) = %q, want %q", c.in, got, c.want)
+		}
+		if again := Printable(Printable(c.in)); again != Printable(c.in) {
+			t.Errorf("not idempotent on %q: %q", c.in, again)
+		}
+	}
+}

@@ -154,20 +154,22 @@ func (m Model) applyBody(w int) []string {
 	var out []string
 	switch {
 	case st.result != nil:
-		out = append(out, strings.Split(strings.TrimRight(st.result.Report(), "\n"), "\n")...)
+		for _, ln := range strings.Split(strings.TrimRight(st.result.Report(), "\n"), "\n") {
+			out = append(out, wrapLines(model.Printable(ln), w)...)
+		}
 		out = append(out, "", m.styles.Dim.Render("k stops the daemon · esc closes this view (the daemon keeps running until k or quit)"))
 	case st.running:
 		out = append(out, "launching…")
 	default:
 		for _, ln := range strings.Split(strings.TrimRight(st.plan.Preview(), "\n"), "\n") {
-			out = append(out, wrapLines(ln, w)...)
+			out = append(out, wrapLines(model.Printable(ln), w)...)
 		}
 		out = append(out, "")
 		switch {
 		case st.refusal != "":
-			out = append(out, wrapAll(m.styles.StatusError.Render("cannot apply: ")+st.refusal, w)...)
+			out = append(out, wrapLines(m.styles.StatusError.Render("cannot apply: ")+model.Printable(st.refusal), w)...)
 		case st.err != "":
-			out = append(out, wrapAll(m.styles.StatusError.Render("launch failed: ")+st.err, w)...)
+			out = append(out, wrapLines(m.styles.StatusError.Render("launch failed: ")+model.Printable(st.err), w)...)
 		default:
 			out = append(out, m.styles.Bold.Render("launch it? y/enter launches · esc cancels"))
 		}

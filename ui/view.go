@@ -110,7 +110,7 @@ func (m Model) titleBar() string {
 	if m.scanErr != "" {
 		flags = append(flags, "scan failed: "+m.scanErr)
 	}
-	parts = append(parts, m.styles.TitleDim.Render(info+"  ·  "+strings.Join(flags, "  ·  ")))
+	parts = append(parts, m.styles.TitleDim.Render(model.Printable(info+"  ·  "+strings.Join(flags, "  ·  "))))
 	return fit(strings.Join(parts, ""), m.width)
 }
 
@@ -119,9 +119,9 @@ func (m Model) statusLine() string {
 		return ""
 	}
 	if m.statusErr {
-		return m.styles.StatusError.Render("✗ " + m.status)
+		return m.styles.StatusError.Render("✗ " + model.Printable(m.status))
 	}
-	return m.styles.Status.Render("✓ " + m.status)
+	return m.styles.Status.Render("✓ " + model.Printable(m.status))
 }
 
 func (m Model) helpLine() string {
@@ -529,7 +529,7 @@ func (m Model) detailLines(w int) []string {
 	known := m.list.Known()
 	var out []string
 	add := func(label, value string) {
-		out = append(out, wrapLines(" "+st.Dim.Render(label+" ")+value, w)...)
+		out = append(out, wrapLines(" "+st.Dim.Render(label+" ")+model.Printable(value), w)...)
 	}
 	title := fmt.Sprintf(" PID %d  %s", p.PID, model.Printable(p.Comm))
 	if row.Gone {
@@ -599,7 +599,7 @@ func (m Model) previewLines(w int) []string {
 	var out []string
 	out = append(out, st.PanelTitle.Render(fit(" tuned · "+m.tuner.Target().String()+" ·  m switches", w)))
 	for _, ln := range strings.Split(strings.TrimRight(m.tuner.Output(m.user()), "\n"), "\n") {
-		out = append(out, wrapLines(" "+ln, w)...)
+		out = append(out, wrapLines(" "+model.Printable(ln), w)...)
 	}
 	c := capset.Cap(m.gridCursor)
 	if m.tuner.Target() == model.TargetModcap {
@@ -627,9 +627,10 @@ func (m Model) previewLines(w int) []string {
 	return out
 }
 
-// styledLines wraps plain text and styles every line of it.
+// styledLines wraps plain text, escaped for the terminal, and styles
+// every line of it.
 func styledLines(text string, style lipgloss.Style, w int) []string {
-	lines := wrapLines(text, w)
+	lines := wrapLines(model.Printable(text), w)
 	for i, ln := range lines {
 		lines[i] = style.Render(strings.TrimSuffix(ln, "\x1b[0m"))
 	}
