@@ -13,9 +13,9 @@ import (
 // TestTUIHostileInput types and pastes, in a real terminal (tmux), the
 // input sequences that panic the terminal library's decoder on Bubble
 // Tea's input goroutine (a CSI with 41 parameters, a DCS with 33, an 8-bit
-// CSI M): captune keeps running and answering keys, and after q the
-// terminal is as it was (stty settings, alternate screen off, cursor on,
-// mouse off) and the exit status is 0.
+// CSI M): captune keeps running, answering keys and following resizes,
+// and after q the terminal is as it was (stty settings, alternate screen
+// off, cursor on, mouse off) and the exit status is 0.
 func TestTUIHostileInput(t *testing.T) {
 	need(t, "tmux")
 	bin := buildCaptune(t)
@@ -59,6 +59,11 @@ func TestTUIHostileInput(t *testing.T) {
 	r.x.keys("Enter")
 	r.x.waitFor("filter: init")
 	alive("typing it into the filter")
+	// Resizes still arrive: below the minimum size the screen says so.
+	r.x.run("resize-window", "-t", r.x.session, "-x", "50", "-y", "12")
+	r.x.waitFor("captune needs a terminal of at least 60x16")
+	r.x.run("resize-window", "-t", r.x.session, "-x", "120", "-y", "40")
+	r.x.waitFor("CAPABILITY")
 	r.x.keys("q")
 	if code, s := r.restored(t); code != 0 {
 		t.Errorf("exit %d, want 0:\n%s", code, s)

@@ -3,14 +3,18 @@ package ui
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
 	uv "github.com/charmbracelet/ultraviolet"
 	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/term"
+	"github.com/muesli/cancelreader"
 )
 
 // chunkReader returns its data in the given chunk sizes (the last chunk
@@ -286,4 +290,41 @@ func FuzzInputGuard(f *testing.F) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// TestTTYInputStaysCancellable: Bubble Tea's reader over the guarded
+// terminal is the epoll one (the guard has the file's descriptor), so a
+// read blocked on the terminal ends when the program quits, as it does
+// without the guard; and what arrives is filtered.
+func TestTTYInputStaysCancellable(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	in := newTTYInput(r)
+	var _ term.File = in // Bubble Tea puts a term.File in raw mode
+	cr, err := uv.NewCancelReader(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cr.Close()
+	w.Write([]byte("\x9bMX$ "))
+	buf := make([]byte, 4096)
+	n, err := cr.Read(buf)
+	if err != nil || string(buf[:n]) != "\uFFFDMX$ " {
+		t.Fatalf("read %q %v", buf[:n], err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := cr.Read(buf) // nothing to read: blocks
+		done <- err
+	}()
+	if !cr.Cancel() {
+		t.Fatal("Cancel reports that it cannot interrupt a read: the fallback reader, not epoll")
+	}
+	if err := <-done; !errors.Is(err, cancelreader.ErrCanceled) {
+		t.Errorf("the blocked read ended with %v, want ErrCanceled", err)
+	}
 }

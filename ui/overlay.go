@@ -58,9 +58,9 @@ func (m Model) overlayContent(w int) (title string, body []string) {
 	return title, fitWidth(body, w)
 }
 
-// fitWidth breaks every line wider than w (a word longer than a line, a
-// line nobody wrapped) so that nothing of an overlay is cut off at the
-// right edge: what scrolls must all be there to see.
+// fitWidth wraps every line wider than w (at spaces, inside a word only
+// when it is longer than a line) so that nothing of an overlay is cut
+// off at the right edge: what scrolls must all be there to see.
 func fitWidth(lines []string, w int) []string {
 	out := make([]string, 0, len(lines))
 	for _, ln := range lines {
@@ -68,7 +68,7 @@ func fitWidth(lines []string, w int) []string {
 			out = append(out, ln)
 			continue
 		}
-		out = append(out, strings.Split(ansi.Hardwrap(ln, w, true), "\n")...)
+		out = append(out, strings.Split(ansi.Wrap(ln, w, ""), "\n")...)
 	}
 	return out
 }
