@@ -72,15 +72,20 @@ func decodeLikeBubbleTea(r io.Reader) (events []uv.Event, err error) {
 	tr := uv.NewTerminalReader(io.TeeReader(r, &all), "xterm-256color")
 	ch := make(chan uv.Event, 64)
 	done := make(chan struct{})
+	var got []uv.Event
 	go func() {
 		for e := range ch {
-			events = append(events, e)
+			got = append(got, e)
 		}
 		close(done)
 	}()
+	// The events are read once the collector is done, also after a panic.
+	defer func() {
+		close(ch)
+		<-done
+		events = got
+	}()
 	serr := tr.StreamEvents(context.Background(), ch)
-	close(ch)
-	<-done
 	if serr != nil && serr != io.EOF {
 		return events, serr
 	}
