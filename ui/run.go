@@ -23,6 +23,7 @@ type InterruptedError struct {
 	Signal os.Signal
 }
 
+// Error names the signal.
 func (e *InterruptedError) Error() string {
 	return fmt.Sprintf("interrupted by %s", signalName(e.Signal))
 }
