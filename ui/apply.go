@@ -42,7 +42,12 @@ func (m *Model) planApply() {
 		return
 	}
 	if m.tuner.Target() == model.TargetModcap {
+		if m.pred.Refused {
+			st.refusal = "proftpd would refuse the login of " + m.login.String() + " (" + m.pred.Why + "): there is no session to shape; U sets another login user"
+			return
+		}
 		st.plan = launch.ModcapPlan(m.pred, uid, gid, groups, name, m.opts.Master)
+		st.plan.Notes = append(st.plan.Notes, "the sets are those predicted for the session of "+m.login.String()+"; configuration: "+m.configSource())
 	} else {
 		known := capset.KnownSet(m.lastCap())
 		st.plan = launch.RawPlan(m.tuner.Kept(), uid, gid, groups, name, nil, known)

@@ -133,3 +133,27 @@ func TestLoginUserRefusals(t *testing.T) {
 		m = press(m, "tab")
 	}
 }
+
+// TestApplyFollowsTheLogin: the apply plan is shaped like the session
+// predicted for the login user, says so, and is refused when proftpd
+// would refuse that login.
+func TestApplyFollowsTheLogin(t *testing.T) {
+	m := newConfigTest(t, ifUserConf, nil)
+	m = press(m, "tab", "U")
+	m = typeText(m, "alice")
+	m = runKey(m, "enter")
+	m = press(m, "a")
+	if m.apply.plan.Target.Permitted != m.pred.Permitted || !m.apply.plan.Target.Permitted.Has(capset.Fowner) {
+		t.Errorf("plan %s, prediction %s", m.apply.plan.Target.Permitted, m.pred.Permitted)
+	}
+	if !strings.Contains(flat(screen(m)), "predicted for the session of alice") {
+		t.Errorf("the plan does not say whose session:\n%s", screen(m))
+	}
+	r := newConfigTest(t, ifUserConf, nil)
+	r.login, r.loginChosen = model.LoginUser{Name: "root", UID: 0, Groups: []string{"root"}, System: true}, true
+	r.predict()
+	r = press(r, "a")
+	if !strings.Contains(r.apply.refusal, "proftpd would refuse the login of root") {
+		t.Errorf("refusal %q", r.apply.refusal)
+	}
+}
