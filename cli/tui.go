@@ -6,13 +6,16 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 
 	"captune/capset"
 	"captune/capset/modcap"
 	"captune/launch/proftpd"
+	"captune/model"
 	"captune/procscan"
 	"captune/ui"
 )
@@ -22,7 +25,7 @@ var tuiFlags = []flagSpec{
 	{name: "refresh", value: true, arg: "DURATION", help: "how often the process list refreshes (default 2s)"},
 	{name: "proc", value: true, arg: "DIR", help: "proc mount to read (default /proc)"},
 	{name: "no-pam", help: "mod_auth_pam is not loaded (no CAP_AUDIT_WRITE by default)"},
-	{name: "user", value: true, arg: "NAME", help: "user for the capsh target (default nobody)"},
+	{name: "user", value: true, arg: "NAME", help: "login user for the preview and v (follows <IfUser>/<IfGroup>; default " + proftpd.DefaultUser + ", a virtual user), also named by the capsh target (default nobody); U in the tuner changes it"},
 	{name: "help", help: "show this help"},
 }
 
@@ -42,7 +45,12 @@ func runTUI(env Env, args []string) error {
 	if err := checkUserName("", p.get("user")); err != nil {
 		return err
 	}
-	opts := ui.Options{PAM: !p.has("no-pam"), User: p.get("user")}
+	opts := ui.Options{PAM: !p.has("no-pam"), LookupUser: lookupLoginUser}
+	login, err := lookupLoginUser(p.get("user"))
+	if err != nil {
+		return usagef("--user: %v", err)
+	}
+	opts.Login, opts.LoginChosen = login, p.get("user") != ""
 	if r := p.get("refresh"); r != "" {
 		d, err := time.ParseDuration(r)
 		if err != nil || d < 100*time.Millisecond || d > time.Hour {
@@ -76,14 +84,20 @@ func runTUI(env Env, args []string) error {
 	}
 	opts.Master = master
 	if path := p.get("config"); path != "" {
-		toks, note, err := configTokens(path)
+		cfg, toks, note, err := configTokens(path)
 		if err != nil {
 			return err
 		}
-		opts.Tokens, opts.ConfigNote = toks, note
+		opts.Config, opts.Tokens, opts.ConfigNote = cfg, toks, note
 	}
 	verify, finish := tuiVerify(env)
 	opts.Verify = verify
+	// ui.Run handles SIGINT, SIGTERM and SIGHUP while it runs; this keeps
+	// them caught until the verify runs in flight have stopped proftpd and
+	// removed their files.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
 	err = ui.Run(opts, env.Stdout)
 	finish()
 	if errors.Is(err, ui.ErrNoTTY) {
@@ -92,6 +106,10 @@ func runTUI(env Env, args []string) error {
 	var pe *ui.PanicError
 	if errors.As(err, &pe) {
 		return fail(ExitInternal, "%s", panicLine(pe))
+	}
+	var ie *ui.InterruptedError
+	if errors.As(err, &ie) {
+		return fail(exitInterrupted, "%v: the terminal was restored, and the test daemon and any verify run stopped", ie)
 	}
 	return err
 }
@@ -125,7 +143,7 @@ func tuiVerify(env Env) (verify ui.VerifyFunc, finish func()) {
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	closed := false
-	verify = func(ctx context.Context, tokens []modcap.Token) (ui.VerifyResult, error) {
+	verify = func(ctx context.Context, req ui.VerifyRequest) (ui.VerifyResult, error) {
 		mu.Lock()
 		if closed {
 			mu.Unlock()
@@ -137,8 +155,7 @@ func tuiVerify(env Env) (verify ui.VerifyFunc, finish func()) {
 		ctx, stop := context.WithCancel(ctx)
 		defer stop()
 		defer context.AfterFunc(base, stop)()
-		block := modcap.Block{Tokens: tokens, Engine: true}.String()
-		rep, err := proftpd.Verify(ctx, proftpd.Spec{Directives: block, ProcRoot: env.ProcRoot})
+		rep, err := proftpd.Verify(ctx, proftpd.Spec{Directives: proftpd.Decisive(req.Config), User: req.User, ProcRoot: env.ProcRoot})
 		if err != nil {
 			return ui.VerifyResult{}, err
 		}
@@ -146,8 +163,10 @@ func tuiVerify(env Env) (verify ui.VerifyFunc, finish func()) {
 			return ui.VerifySets{Refused: refused, Permitted: p, Effective: e, Inheritable: i, Ambient: a, Bounding: b, UIDs: u}
 		}
 		pr, ob := rep.Predicted, rep.Observed
+		a := rep.Account
 		return ui.VerifyResult{
 			Version: rep.Version, Directives: rep.Directives,
+			Login:       model.LoginUser{Name: a.Name, UID: a.UID, Groups: a.Groups, System: a.System},
 			Predicted:   sets(pr.Refused, pr.Permitted, pr.Effective, pr.Inheritable, pr.Ambient, pr.Bounding, pr.UIDs),
 			Observed:    sets(ob.Refused, ob.Permitted, ob.Effective, ob.Inheritable, ob.Ambient, ob.Bounding, ob.UIDs),
 			Match:       rep.Match,
@@ -164,9 +183,9 @@ func tuiVerify(env Env) (verify ui.VerifyFunc, finish func()) {
 	return verify, finish
 }
 
-// configTokens reads the CapabilitiesSet tokens the main server of a
-// configuration would apply (nil: none) and says where they came from.
-func configTokens(path string) ([]modcap.Token, string, error) {
+// configTokens reads a configuration and the CapabilitiesSet tokens its
+// main server would apply (nil: none), and says where they came from.
+func configTokens(path string) (*modcap.Config, []modcap.Token, string, error) {
 	abs, _ := filepath.Abs(path)
 	opt := modcap.Options{}
 	if bin, err := exec.LookPath("proftpd"); err == nil {
@@ -178,21 +197,27 @@ func configTokens(path string) ([]modcap.Token, string, error) {
 	if err != nil {
 		var ce *modcap.Error
 		if errors.As(err, &ce) {
-			return nil, "", usagef("%s", ce.Error())
+			return nil, nil, "", usagef("%s", ce.Error())
 		}
-		return nil, "", usagef("%s: %v", clip(path), err)
+		return nil, nil, "", usagef("%s: %v", clip(path), err)
 	}
-	main, _, global := cfg.Servers()
-	for _, nodes := range [][]*modcap.Node{main.Nodes, global} {
-		for _, n := range nodes {
-			if !n.Section && n.Name == "CapabilitiesSet" {
-				toks, err := modcap.ParseTokens(n.Args)
-				if err != nil {
-					return nil, "", usagef("%s: %v", n.Pos, err)
-				}
-				return toks, fmt.Sprintf("tuner starts from CapabilitiesSet at %s", n.Pos), nil
-			}
-		}
+	n := model.MainCapabilitiesSet(cfg)
+	if n == nil {
+		return cfg, nil, fmt.Sprintf("%s has no CapabilitiesSet for the main server: tuner starts from mod_cap's defaults", clip(path)), nil
 	}
-	return nil, fmt.Sprintf("%s has no CapabilitiesSet for the main server: tuner starts from mod_cap's defaults", path), nil
+	toks, err := modcap.ParseTokens(n.Args)
+	if err != nil {
+		return nil, nil, "", usagef("%s: %v", n.Pos, err)
+	}
+	return cfg, toks, fmt.Sprintf("tuner starts from CapabilitiesSet at %s", n.Pos), nil
+}
+
+// lookupLoginUser resolves a login name as verify's throwaway proftpd
+// uses it (empty: its default user).
+func lookupLoginUser(name string) (model.LoginUser, error) {
+	a, err := proftpd.NewAccount(name)
+	if err != nil {
+		return model.LoginUser{}, err
+	}
+	return model.LoginUser{Name: a.Name, UID: a.UID, Groups: a.Groups, System: a.System}, nil
 }

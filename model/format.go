@@ -20,6 +20,96 @@ func CapText(p procscan.Process, known capset.Set) string {
 	return t
 }
 
+// CapTextFit is CapText in at most w cells, shortened so that it keeps
+// its meaning: every clause keeps its operators ("=p", "=ep", "+i",
+// "-ep"), and the names before them give way first, elided in the middle
+// ("cap_chown,…3 more…,cap_audit_write=p"), then counted ("5 caps=p",
+// at last "1 cap-e").
+// The markers follow when they fit. Only when even the counted form is
+// wider than w is the text cut, with "…".
+func CapTextFit(p procscan.Process, known capset.Set, w int) string {
+	full := CapText(p, known)
+	if utf8.RuneCountInString(full) <= w {
+		return full
+	}
+	clauses := strings.Fields(Signature(p))
+	shorten := func(form func([]string) string) string {
+		short := make([]string, len(clauses))
+		for i, c := range clauses {
+			if names, ops := splitClause(c); len(names) > 0 {
+				c = form(names) + ops
+			}
+			short[i] = c
+		}
+		return strings.Join(short, " ")
+	}
+	marks := Markers(p, known)
+	// withMarks appends as many markers as fit in w, saying when some are
+	// left out ("[^amb !bnd …]").
+	withMarks := func(t string) (string, bool) {
+		if len(marks) == 0 {
+			return t, utf8.RuneCountInString(t) <= w
+		}
+		for n := len(marks); n > 0; n-- {
+			m := strings.Join(marks[:n], " ")
+			if n < len(marks) {
+				m += " …"
+			}
+			if c := t + "  [" + m + "]"; utf8.RuneCountInString(c) <= w {
+				return c, n == len(marks)
+			}
+		}
+		return t, false
+	}
+	// Names give way before markers, a lone name only at last.
+	counted := shorten(countAll)
+	forms := []string{shorten(elideMiddle), shorten(countNames)}
+	for _, pass := range [][]string{forms, append(forms, counted)} {
+		allMarks := len(pass) == len(forms)
+		for _, t := range pass {
+			if c, all := withMarks(t); (all || !allMarks) && utf8.RuneCountInString(c) <= w {
+				return c
+			}
+		}
+	}
+	r := []rune(counted)
+	if w <= 1 {
+		return string(r[:max(0, min(w, len(r)))])
+	}
+	return string(r[:w-1]) + "…"
+}
+
+// splitClause splits a libcap clause ("cap_chown,cap_kill=ep") into its
+// names and its operators ("=ep"; "=ep" alone has no names).
+func splitClause(c string) ([]string, string) {
+	i := strings.IndexAny(c, "=+-")
+	if i <= 0 {
+		return nil, c
+	}
+	return strings.Split(c[:i], ","), c[i:]
+}
+
+func elideMiddle(names []string) string {
+	if len(names) <= 2 {
+		return strings.Join(names, ",")
+	}
+	return fmt.Sprintf("%s,…%d more…,%s", names[0], len(names)-2, names[len(names)-1])
+}
+
+func countNames(names []string) string {
+	if len(names) == 1 {
+		return names[0]
+	}
+	return fmt.Sprintf("%d caps", len(names))
+}
+
+func countAll(names []string) string {
+	if len(names) == 1 {
+		return "1 cap"
+	}
+	return countNames(names)
+}
+
 // Signature is libcap's compact text of a process's E, P and I sets.
 func Signature(p procscan.Process) string {
 	return capset.Triple{Effective: p.Sets.Effective, Permitted: p.Sets.Permitted, Inheritable: p.Sets.Inheritable}.String()
@@ -53,7 +143,10 @@ func Markers(p procscan.Process, known capset.Set) []string {
 }
 
 // Printable escapes what a terminal must not see raw: bytes that are not
-// UTF-8 and control characters become \xNN, so nothing is dropped.
+// UTF-8 and control characters (C0, DEL and C1, also UTF-8 encoded)
+// become \xNN, so nothing is dropped; the Unicode controls that reorder
+// text on the screen (bidirectional embeddings, overrides, isolates and
+// marks) become \u{NNNN}, so a name cannot display as something else.
 func Printable(s string) string {
 	clean := true
 	for i := 0; i < len(s); i++ {
@@ -68,16 +161,25 @@ func Printable(s string) string {
 	var b strings.Builder
 	for i := 0; i < len(s); {
 		r, size := utf8.DecodeRuneInString(s[i:])
-		if (r == utf8.RuneError && size == 1) || r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+		switch {
+		case (r == utf8.RuneError && size == 1) || r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
 			for j := 0; j < size; j++ {
 				fmt.Fprintf(&b, "\\x%02x", s[i+j])
 			}
-		} else {
+		case bidiControl(r):
+			fmt.Fprintf(&b, "\\u{%04x}", r)
+		default:
 			b.WriteString(s[i : i+size])
 		}
 		i += size
 	}
 	return b.String()
+}
+
+// bidiControl reports the characters that change the display order of
+// text: ALM, LRM, RLM, the embeddings and overrides, and the isolates.
+func bidiControl(r rune) bool {
+	return r == 0x061c || r == 0x200e || r == 0x200f || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069)
 }
 
 // Command is what a process list shows as the command: the command line,

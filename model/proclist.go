@@ -50,6 +50,36 @@ type ProcList struct {
 	selPID int
 	// gone keeps the selected process visible after it exited.
 	gone *procscan.Process
+	// version counts rebuilds of rows (Version).
+	version uint64
+	// sigs caches Signature by the three sets it prints: a machine has
+	// few distinct ones, and libcap's text is slow to make.
+	sigs map[[3]capset.Set]string
+}
+
+// Version changes whenever Rows may have changed.
+func (l *ProcList) Version() uint64 { return l.version }
+
+// CapText is model.CapText with the signature cached.
+func (l *ProcList) CapText(p procscan.Process) string {
+	t := l.signature(p)
+	if m := Markers(p, l.Known()); len(m) > 0 {
+		t += "  [" + strings.Join(m, " ") + "]"
+	}
+	return t
+}
+
+func (l *ProcList) signature(p procscan.Process) string {
+	k := [3]capset.Set{p.Sets.Effective, p.Sets.Permitted, p.Sets.Inheritable}
+	if s, ok := l.sigs[k]; ok {
+		return s
+	}
+	if l.sigs == nil || len(l.sigs) > 4096 {
+		l.sigs = map[[3]capset.Set]string{}
+	}
+	s := Signature(p)
+	l.sigs[k] = s
+	return s
 }
 
 // NewProcList returns an empty list.
@@ -211,6 +241,7 @@ func (l *ProcList) keep(p procscan.Process) bool {
 }
 
 func (l *ProcList) rebuild() {
+	l.version++
 	procs := make([]procscan.Process, 0, len(l.snap.Procs)+1)
 	for _, p := range l.snap.Procs {
 		if l.keep(p) {

@@ -7,9 +7,7 @@ package ui
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
-	"strings"
 	"time"
 
 	"charm.land/bubbles/v2/help"
@@ -39,8 +37,17 @@ type Options struct {
 	// ConfigNote says where they came from.
 	Tokens     []modcap.Token
 	ConfigNote string
-	// User is the user for the capsh target.
-	User string
+	// Config is the --config file as read (nil: none). The preview and
+	// v use it with the tuned line as the main server's first
+	// CapabilitiesSet.
+	Config *modcap.Config
+	// Login is the login user the preview and v start with; LoginChosen
+	// says it was asked for (--user), so the capsh target names it too.
+	// An empty Login is a non-root user no <IfUser> names.
+	Login       model.LoginUser
+	LoginChosen bool
+	// LookupUser resolves a name typed at the U key; nil disables it.
+	LookupUser LookupFunc
 	// Drift compares proftpd session children with their master's
 	// configuration ("expected by config" or "config unknown" in the
 	// detail pane), off the scan: a slow read delays drift, never the
@@ -70,38 +77,58 @@ const (
 	overlayWrite
 	overlayOverwrite
 	overlayVerify
+	overlayDetail
 )
 
 // Model is the root model.
 type Model struct {
-	opts    Options
-	list    *model.ProcList
-	tuner   *model.Tuner
-	keys    KeyMaps
-	styles  Styles
-	isDark  bool
-	help    help.Model
-	filter  textinput.Model
-	path    textinput.Model
-	focus   pane
-	overlay overlay
+	opts   Options
+	list   *model.ProcList
+	tuner  *model.Tuner
+	keys   KeyMaps
+	styles Styles
+	isDark bool
+	help   help.Model
+	filter textinput.Model
+	path   textinput.Model
+	// pending is the write waiting for the overwrite question.
+	pending writeMsg
+	// userInput is the login user's input (U); editingUser is set while
+	// it has the keyboard.
+	userInput   textinput.Model
+	editingUser bool
+	login       model.LoginUser
+	loginChosen bool
+	focus       pane
+	overlay     overlay
 	// filtering is set while the filter input has the keyboard.
 	filtering   bool
 	filterSaved string
 	gridCursor  int
 	procOffset  int
 	gridOffset  int
-	width       int
-	height      int
-	status      string
-	statusErr   bool
-	scanning    bool
-	scanErr     string
-	pred        modcap.Prediction
-	apply       applyState
-	drift       map[int]*drift.Result
-	drifting    bool
-	verify      verifyState
+	// scroll is the open overlay's first body line; sideScroll the side
+	// pane's (detail or preview), which follows sideFor.
+	scroll     int
+	sideScroll int
+	sideFor    sideKey
+	// cols are the process list's column widths (updateColumns).
+	cols      columns
+	width     int
+	height    int
+	status    string
+	statusErr bool
+	scanning  bool
+	scanErr   string
+	pred      modcap.Prediction
+	apply     applyState
+	drift     map[int]*drift.Result
+	drifting  bool
+	verify    verifyState
+	// debugPanic is CAPTUNE_DEBUG_PANIC (guard.go); viewPanic makes the
+	// next View panic.
+	debugPanic string
+	viewPanic  bool
 	// Output is what captune prints on standard output after quitting.
 	Output string
 }
@@ -119,11 +146,6 @@ type driftMsg struct {
 	sessions map[int]*drift.Result
 }
 
-type writeMsg struct {
-	path string
-	err  error
-}
-
 // New builds the root model.
 func New(opts Options) Model {
 	if opts.Refresh <= 0 {
@@ -137,17 +159,29 @@ func New(opts Options) Model {
 	fi.Placeholder = "user, command, capability or PID"
 	pi := textinput.New()
 	pi.Prompt = "write to: "
+	ui := textinput.New()
+	ui.Prompt = "login user: "
+	ui.Placeholder = "a name, e.g. alice (empty: the default)"
+	ui.CharLimit = 32
+	if opts.Login.Name == "" && opts.Login.UID == 0 {
+		opts.Login, opts.LoginChosen = defaultLogin, false
+	}
 	m := Model{
-		opts:   opts,
-		list:   model.NewProcList(),
-		tuner:  model.NewTuner(opts.PAM),
-		keys:   DefaultKeyMaps(),
-		isDark: true,
-		help:   help.New(),
-		filter: fi,
-		path:   pi,
-		width:  80,
-		height: 24,
+		opts:        opts,
+		list:        model.NewProcList(),
+		tuner:       model.NewTuner(opts.PAM),
+		keys:        DefaultKeyMaps(),
+		isDark:      true,
+		help:        help.New(),
+		filter:      fi,
+		path:        pi,
+		userInput:   ui,
+		login:       opts.Login,
+		loginChosen: opts.LoginChosen,
+		width:       80,
+		height:      24,
+		// The debug hook's switch is read once, here.
+		debugPanic: os.Getenv(debugPanicEnv),
 	}
 	if opts.Tokens != nil {
 		m.tuner.LoadTokens(opts.Tokens)
@@ -193,9 +227,35 @@ func (m Model) tickCmd() tea.Cmd {
 	return tea.Tick(m.opts.Refresh, func(time.Time) tea.Msg { return tickMsg{} })
 }
 
+// sideKey says what the side pane shows: the selected process's detail
+// or the tuner's preview. Its scroll position starts over when it changes.
+type sideKey struct {
+	pid  int
+	grid bool
+}
+
+func (m Model) side() sideKey {
+	row, _ := m.list.Selected()
+	return sideKey{pid: row.Proc.PID, grid: m.focus == paneGrid}
+}
+
 // Update routes messages: sizes, data, keys (overlays first, then global
 // keys, then the focused pane) and the mouse.
 func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	next, cmd := m.update(msg)
+	nm, ok := next.(Model)
+	if !ok {
+		return next, cmd
+	}
+	if k := nm.side(); k != nm.sideFor {
+		nm.sideFor, nm.sideScroll = k, 0
+	}
+	nm.updateColumns()
+	nm.scroll = min(nm.scroll, nm.overlayMaxScroll())
+	return nm, cmd
+}
+
+func (m Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = max(1, msg.Width), max(1, msg.Height)
@@ -224,22 +284,32 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m.onStopped(msg)
 	case verifyMsg:
 		return m.onVerifyMsg(msg)
+	case loginMsg:
+		return m.onLoginMsg(msg)
 	case writeMsg:
-		if msg.err != nil {
-			m.setError("write: %v", msg.err)
-		} else {
-			m.setStatus("wrote %s", msg.path)
-		}
-		m.overlay = overlayEmit
-		return m, nil
+		return m.onWriteMsg(msg)
 	case tea.KeyPressMsg:
-		if msg.String() == debugPanicKey && os.Getenv(debugPanicEnv) == "1" {
-			panic("debug panic: " + debugPanicEnv + "=1 and the key " + debugPanicKey) // see guard.go
+		if m.tooSmall() {
+			// Nothing acts unseen: only quitting works until the
+			// terminal is large enough to show what a key does.
+			if s := msg.String(); s == "q" || s == "ctrl+c" {
+				return m, tea.Quit
+			}
+			return m, nil
+		}
+		if msg.String() == debugPanicKey && m.debugPanic != "" {
+			return m.debugPanicNow()
 		}
 		return m.onKey(msg)
 	case tea.MouseWheelMsg:
+		if m.tooSmall() {
+			return m, nil
+		}
 		return m.onWheel(msg)
 	case tea.MouseClickMsg:
+		if m.tooSmall() {
+			return m, nil
+		}
 		return m.onClick(msg)
 	}
 	return m, nil
@@ -288,6 +358,9 @@ func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	if m.filtering {
 		return m.onFilterKey(msg)
 	}
+	if m.editingUser {
+		return m.onUserKey(msg)
+	}
 	switch m.overlay {
 	case overlayWrite:
 		return m.onPathKey(msg)
@@ -297,10 +370,12 @@ func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m.onEmitKey(msg)
 	case overlayApply:
 		return m.onApplyKey(msg)
-	case overlayHelp, overlayExplain, overlayPrimer, overlayVerify:
+	case overlayHelp, overlayExplain, overlayPrimer, overlayVerify, overlayDetail:
 		if key.Matches(msg, m.keys.Close) || msg.String() == "ctrl+c" {
 			m.overlay = overlayNone
+			return m, nil
 		}
+		m, _ = m.scrollOverlay(m.keys.Scroll, msg)
 		return m, nil
 	}
 	g := m.keys.Procs.GlobalKeys
@@ -308,7 +383,7 @@ func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, g.Quit):
 		return m, tea.Quit
 	case key.Matches(msg, g.Help):
-		m.overlay = overlayHelp
+		m.open(overlayHelp)
 		return m, nil
 	case key.Matches(msg, g.Focus):
 		if m.focus == paneProcs {
@@ -326,10 +401,10 @@ func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.filter.CursorEnd()
 		return m, m.filter.Focus()
 	case key.Matches(msg, g.Emit):
-		m.overlay = overlayEmit
+		m.open(overlayEmit)
 		return m, nil
 	case key.Matches(msg, g.Apply):
-		m.overlay = overlayApply
+		m.open(overlayApply)
 		if m.apply.daemon == nil && !m.apply.running {
 			m.planApply()
 		}
@@ -337,7 +412,7 @@ func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, g.Verify):
 		return m.startVerify()
 	case key.Matches(msg, g.Primer):
-		m.overlay = overlayPrimer
+		m.open(overlayPrimer)
 		return m, nil
 	}
 	if m.focus == paneGrid {
@@ -402,6 +477,10 @@ func (m Model) onProcKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			dir = "descending"
 		}
 		m.setStatus("sorted by %s, %s", key, dir)
+	case key.Matches(msg, k.Detail):
+		if _, ok := m.list.Selected(); ok {
+			m.open(overlayDetail)
+		}
 	}
 	m.clampScroll()
 	return m, nil
@@ -494,7 +573,11 @@ func (m Model) onGridKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.setStatus("target format: %s", m.tuner.Target())
 		m.predict()
 	case key.Matches(msg, k.Explain):
-		m.overlay = overlayExplain
+		m.open(overlayExplain)
+	case key.Matches(msg, k.Detail):
+		m.open(overlayDetail)
+	case key.Matches(msg, k.User):
+		return m.startUserInput()
 	}
 	m.gridCursor = max(0, min(m.gridCursor, n-1))
 	m.clampScroll()
@@ -503,7 +586,7 @@ func (m Model) onGridKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 
 func (m Model) onEmitKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	k := m.keys.Emit
-	out := m.tuner.Output(m.opts.User)
+	out := m.tuner.Output(m.user())
 	switch {
 	case key.Matches(msg, k.Print):
 		m.Output = out
@@ -512,84 +595,18 @@ func (m Model) onEmitKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.setStatus("sent %d bytes to the terminal's clipboard (OSC 52; terminals and tmux may drop it)", len(out))
 		return m, tea.SetClipboard(out)
 	case key.Matches(msg, k.Write):
-		m.overlay = overlayWrite
+		m.open(overlayWrite)
+		m.status, m.statusErr = "", false
 		m.path.SetValue("")
 		return m, m.path.Focus()
 	case key.Matches(msg, k.Close):
 		m.overlay = overlayNone
 	case msg.String() == "ctrl+c":
 		return m, tea.Quit
-	}
-	return m, nil
-}
-
-func (m Model) onPathKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
-	switch msg.String() {
-	case "esc":
-		m.overlay = overlayEmit
-		m.path.Blur()
-		return m, nil
-	case "ctrl+c":
-		return m, tea.Quit
-	case "enter":
-		p := strings.TrimSpace(m.path.Value())
-		if p == "" {
-			m.setError("no file name given")
-			return m, nil
-		}
-		m.path.Blur()
-		if _, err := os.Stat(p); err == nil {
-			m.overlay = overlayOverwrite
-			return m, nil
-		}
-		return m, writeCmd(p, m.tuner.Output(m.opts.User))
-	}
-	var cmd tea.Cmd
-	m.path, cmd = m.path.Update(msg)
-	return m, cmd
-}
-
-func (m Model) onOverwriteKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
-	switch msg.String() {
-	case "y", "Y":
-		return m, writeCmd(strings.TrimSpace(m.path.Value()), m.tuner.Output(m.opts.User))
-	case "ctrl+c":
-		return m, tea.Quit
 	default:
-		m.overlay = overlayEmit
-		m.setStatus("not written: %s exists", m.path.Value())
+		m, _ = m.scrollOverlay(m.keys.Scroll, msg)
 	}
 	return m, nil
-}
-
-// writeCmd writes the block to a new temporary file beside path and
-// renames it into place, so a failure never leaves half a file.
-func writeCmd(path, content string) tea.Cmd {
-	return func() tea.Msg {
-		abs, err := filepath.Abs(path)
-		if err != nil {
-			return writeMsg{path: path, err: err}
-		}
-		tmp, err := os.CreateTemp(filepath.Dir(abs), ".captune-*")
-		if err != nil {
-			return writeMsg{path: path, err: err}
-		}
-		_, werr := tmp.WriteString(content)
-		cerr := tmp.Close()
-		if werr == nil {
-			werr = cerr
-		}
-		if werr == nil {
-			werr = os.Chmod(tmp.Name(), 0o644)
-		}
-		if werr == nil {
-			werr = os.Rename(tmp.Name(), abs)
-		}
-		if werr != nil {
-			os.Remove(tmp.Name())
-		}
-		return writeMsg{path: abs, err: werr}
-	}
 }
 
 func (m Model) onWheel(msg tea.MouseWheelMsg) (tea.Model, tea.Cmd) {
@@ -604,9 +621,14 @@ func (m Model) onWheel(msg tea.MouseWheelMsg) (tea.Model, tea.Cmd) {
 	default:
 		return m, nil
 	}
-	if mouse.Y >= l.gridTop {
+	switch {
+	case m.overlay != overlayNone:
+		m.scroll = max(0, min(m.scroll+delta, m.overlayMaxScroll()))
+	case l.sideWidth > 0 && mouse.X > l.gridWidth && mouse.Y >= l.bottomTop:
+		m.sideScroll = max(0, min(m.sideScroll+delta, maxOffset(len(m.sideLines(l.sideWidth)), l.bottomHeight)))
+	case mouse.Y >= l.gridTop:
 		m.gridCursor = max(0, min(m.gridCursor+delta, int(m.lastCap())))
-	} else {
+	default:
 		m.list.Move(delta)
 	}
 	m.clampScroll()
@@ -631,25 +653,12 @@ func (m Model) onClick(msg tea.MouseClickMsg) (tea.Model, tea.Cmd) {
 	return m, nil
 }
 
-// predict recomputes the preview's session prediction for the tuned set.
+// predict recomputes the preview's session prediction: the tuned
+// configuration (tunedConfig) for the login user.
 func (m *Model) predict() {
-	tok := m.tuner.Tokens()
-	var conf string
-	if tok != nil {
-		parts := make([]string, len(tok))
-		for i, t := range tok {
-			parts[i] = t.String()
-		}
-		conf = "CapabilitiesSet " + strings.Join(parts, " ") + "\n"
-	}
-	cfg, err := modcap.ReadString("tuned", conf, modcap.Options{})
-	if err != nil {
-		m.pred = modcap.Prediction{Warnings: []string{err.Error()}}
-		return
-	}
 	pam := m.opts.PAM
-	m.pred = modcap.Predict(modcap.Input{Config: cfg, PAM: &pam, MasterPermitted: m.opts.Master, MasterBounding: m.opts.Master,
-		Login: modcap.Login{User: "", UID: 1000}})
+	m.pred = modcap.Predict(modcap.Input{Config: m.tunedConfig(), PAM: &pam, MasterPermitted: m.opts.Master, MasterBounding: m.opts.Master,
+		Login: m.login.Login()})
 }
 
 // layout is where each pane sits for the current size and focus.

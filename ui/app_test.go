@@ -135,6 +135,8 @@ func TestGoldenPanes(t *testing.T) {
 			{"grid-toggled", []string{"tab", "space", "down", "down", "down", "space"}},
 			{"explain", []string{"tab", "down", "x"}},
 			{"primer", []string{"P"}},
+			{"primer-end", []string{"P", "end"}},
+			{"detail-full", []string{"/", "f", "t", "p", "t", "e", "s", "t", "enter", "d"}},
 			{"help-grid", []string{"tab", "?"}},
 			{"emit", []string{"tab", "space", "e"}},
 			{"apply", []string{"a"}},
@@ -156,6 +158,11 @@ func TestGoldenPanes(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestGoldenTooSmall draws the screen below the minimum size.
+func TestGoldenTooSmall(t *testing.T) {
+	golden(t, "too-small-59x16", screen(newTest(t, 59, 16)))
 }
 
 func TestToggleAuditWriteAndUndo(t *testing.T) {
@@ -301,10 +308,8 @@ func TestWriteNeverOverwritesWithoutAsking(t *testing.T) {
 	}
 	m := newTest(t, 80, 24)
 	m = press(m, "e", "w")
-	for _, r := range path {
-		m = send(m, tea.KeyPressMsg{Code: r, Text: string(r)})
-	}
-	m = press(m, "enter")
+	m = typeText(m, path)
+	m = runKey(m, "enter")
 	if m.overlay != overlayOverwrite {
 		t.Fatalf("no overwrite question (overlay %d)", m.overlay)
 	}
@@ -313,19 +318,19 @@ func TestWriteNeverOverwritesWithoutAsking(t *testing.T) {
 		t.Errorf("file changed: %q", b)
 	}
 	m = press(m, "w")
-	for _, r := range path {
-		m = send(m, tea.KeyPressMsg{Code: r, Text: string(r)})
-	}
-	m = press(m, "enter")
-	next, cmd := m.Update(keyMsg("y"))
-	m = next.(Model)
-	if cmd == nil {
-		t.Fatal("y did not write")
-	}
-	m = send(m, cmd())
+	m = typeText(m, path)
+	m = runKey(m, "enter")
+	m = runKey(m, "y")
 	if b, _ := os.ReadFile(path); !strings.Contains(string(b), "CapabilitiesEngine on") {
 		t.Errorf("not written: %q (status %q)", b, m.status)
 	}
+}
+
+// runKey presses a key and runs the command it returns, as the runtime
+// would.
+func runKey(m Model, k string) Model {
+	next, cmd := m.Update(keyMsg(k))
+	return run(next.(Model), cmd)
 }
 
 func TestMouse(t *testing.T) {

@@ -42,7 +42,12 @@ func (m *Model) planApply() {
 		return
 	}
 	if m.tuner.Target() == model.TargetModcap {
+		if m.pred.Refused {
+			st.refusal = "proftpd would refuse the login of " + m.login.String() + " (" + m.pred.Why + "): there is no session to shape; U sets another login user"
+			return
+		}
 		st.plan = launch.ModcapPlan(m.pred, uid, gid, groups, name, m.opts.Master)
+		st.plan.Notes = append(st.plan.Notes, "the sets are those predicted for the session of "+m.login.String()+"; configuration: "+m.configSource())
 	} else {
 		known := capset.KnownSet(m.lastCap())
 		st.plan = launch.RawPlan(m.tuner.Kept(), uid, gid, groups, name, nil, known)
@@ -102,6 +107,8 @@ func (m Model) onApplyKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			st.stopping = true
 			return m, stopCmd(st.daemon)
 		}
+	default:
+		m, _ = m.scrollOverlay(m.keys.ScrollArrows, msg)
 	}
 	return m, nil
 }
@@ -152,20 +159,22 @@ func (m Model) applyBody(w int) []string {
 	var out []string
 	switch {
 	case st.result != nil:
-		out = append(out, strings.Split(strings.TrimRight(st.result.Report(), "\n"), "\n")...)
+		for _, ln := range strings.Split(strings.TrimRight(st.result.Report(), "\n"), "\n") {
+			out = append(out, wrapLines(model.Printable(ln), w)...)
+		}
 		out = append(out, "", m.styles.Dim.Render("k stops the daemon · esc closes this view (the daemon keeps running until k or quit)"))
 	case st.running:
 		out = append(out, "launching…")
 	default:
 		for _, ln := range strings.Split(strings.TrimRight(st.plan.Preview(), "\n"), "\n") {
-			out = append(out, wrapLines(ln, w)...)
+			out = append(out, wrapLines(model.Printable(ln), w)...)
 		}
 		out = append(out, "")
 		switch {
 		case st.refusal != "":
-			out = append(out, wrapAll(m.styles.StatusError.Render("cannot apply: ")+st.refusal, w)...)
+			out = append(out, wrapLines(m.styles.StatusError.Render("cannot apply: ")+model.Printable(st.refusal), w)...)
 		case st.err != "":
-			out = append(out, wrapAll(m.styles.StatusError.Render("launch failed: ")+st.err, w)...)
+			out = append(out, wrapLines(m.styles.StatusError.Render("launch failed: ")+model.Printable(st.err), w)...)
 		default:
 			out = append(out, m.styles.Bold.Render("launch it? y/enter launches · esc cancels"))
 		}

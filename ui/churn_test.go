@@ -65,9 +65,10 @@ func heapKB() uint64 {
 
 // TestChurnLoad refreshes the TUI model continuously from a real scanner
 // (KeepOpen, as captune runs it) while about 200 short-lived processes a
-// second start and are reaped: every refresh is a scan sent through
-// Update, then a View. No panic, no error, no half-read or stale row, and
-// memory stays flat after the warm-up (RSS grows less than 50%).
+// second start and are reaped (the rate is logged, not asserted: the
+// machine may be loaded): every refresh is a scan sent through Update,
+// then a View. No panic, no error, no half-read or stale row, and memory
+// stays flat after the warm-up (RSS grows less than 50%).
 func TestChurnLoad(t *testing.T) {
 	total := churnDuration(t)
 	sleep, err := exec.LookPath("sleep")
@@ -143,7 +144,12 @@ func TestChurnLoad(t *testing.T) {
 	var rssWarm int
 	var heapWarm uint64
 	refreshes, rows, churnRows := 0, 0, 0
-	for time.Since(begin) < total && !t.Failed() {
+	// The loop runs for the duration, and on past it (at most ten times
+	// as long, on a machine too loaded to get there sooner) until it has
+	// made 10 refreshes and seen a churn process: figures of speed are
+	// logged, never asserted.
+	enough := func() bool { return time.Since(begin) >= total && refreshes >= 10 && churnRows > 0 }
+	for !enough() && time.Since(begin) < 10*total && !t.Failed() {
 		snap, err := sc.Snapshot()
 		if err != nil {
 			t.Fatalf("refresh %d: %v", refreshes, err)
@@ -201,13 +207,8 @@ func TestChurnLoad(t *testing.T) {
 	if rssWarm > 0 && rssEnd > rssWarm*3/2 {
 		t.Errorf("RSS grew from %d kB after the warm-up to %d kB (more than 50%%)", rssWarm, rssEnd)
 	}
-	if rate < 150 {
-		t.Errorf("only %.0f processes a second started (want about 200)", rate)
-	}
-	if churnRows == 0 {
-		t.Error("no churn process was ever seen in a row")
-	}
-	if refreshes < 10 {
-		t.Errorf("only %d refreshes in %s", refreshes, elapsed)
+	if churnRows == 0 || refreshes < 10 {
+		t.Errorf("in %s (ten times the planned %s) only %d refreshes and %d rows of churn processes: the test saw too little to judge",
+			elapsed.Round(time.Millisecond), total, refreshes, churnRows)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"charm.land/bubbles/v2/key"
+	"github.com/charmbracelet/x/ansi"
 
 	"captune/capset"
 	"captune/capset/modcap"
@@ -13,11 +14,15 @@ import (
 
 type keyBinding = key.Binding
 
-// overlayLines draws the open overlay in the main area (h lines).
-func (m Model) overlayLines(h int) []string {
-	var title string
-	var body []string
-	w := max(10, m.width-4)
+// overlayHead is the number of lines above an overlay's body: a blank
+// line, the title and a blank line.
+const overlayHead = 3
+
+func (m Model) overlayWidth() int { return max(10, m.width-4) }
+
+// overlayContent is the open overlay's title and its whole body, wrapped
+// to width w.
+func (m Model) overlayContent(w int) (title string, body []string) {
 	switch m.overlay {
 	case overlayHelp:
 		title = "Keys"
@@ -28,25 +33,62 @@ func (m Model) overlayLines(h int) []string {
 		body = m.explainBody(c, w)
 	case overlayPrimer:
 		title = "Primer: the five capability sets"
-		body = wrapAll(primer, w)
+		body = wrapAll(primerText(), w)
 	case overlayEmit, overlayWrite, overlayOverwrite:
 		title = "Emit · " + m.tuner.Target().String()
-		body = strings.Split(strings.TrimRight(m.tuner.Output(m.opts.User), "\n"), "\n")
+		for _, ln := range strings.Split(strings.TrimRight(m.tuner.Output(m.user()), "\n"), "\n") {
+			body = append(body, wrapLines(model.Printable(ln), w)...)
+		}
 		body = append(body, "", m.styles.Dim.Render("c sends it to the terminal's clipboard (OSC 52), w writes it to a file,"),
 			m.styles.Dim.Render("enter quits and prints it on standard output (captune > mod_cap.conf works)."))
+		if m.overlay == overlayOverwrite {
+			q := fmt.Sprintf("%s is %s: overwrite? y/N", m.pending.target(), model.Printable(m.pending.what))
+			body = append(body, "")
+			body = append(body, styledLines(q, m.styles.StatusError, w)...)
+		}
 	case overlayVerify:
 		title = "Verify on a real proftpd"
 		body = m.verifyBody(w)
 	case overlayApply:
 		title = "Apply"
 		body = m.applyBody(w)
+	case overlayDetail:
+		title, body = m.sideTitle(), m.sideLines(w)
 	}
+	return title, fitWidth(body, w)
+}
+
+// fitWidth wraps every line wider than w (at spaces, inside a word only
+// when it is longer than a line) so that nothing of an overlay is cut
+// off at the right edge: what scrolls must all be there to see.
+func fitWidth(lines []string, w int) []string {
+	out := make([]string, 0, len(lines))
+	for _, ln := range lines {
+		if ansi.StringWidth(ln) <= w {
+			out = append(out, ln)
+			continue
+		}
+		out = append(out, strings.Split(ansi.Wrap(ln, w, ""), "\n")...)
+	}
+	return out
+}
+
+// overlayLines draws the open overlay in the main area (h lines): its
+// title, then as much of its body as fits from the scroll position, with
+// markers for what is hidden.
+func (m Model) overlayLines(h int) []string {
+	title, body := m.overlayContent(m.overlayWidth())
 	out := []string{"", "  " + m.styles.PanelTitle.Render(title), ""}
-	for _, b := range body {
-		out = append(out, "  "+b)
+	if h <= len(out) {
+		return out[:max(0, h)]
 	}
-	if len(out) > h {
-		out = out[:h]
+	hint := "↑/↓ pgup/pgdn home/end scroll"
+	if m.overlay == overlayApply {
+		hint = "↑/↓ pgup/pgdn scroll"
+	}
+	shown, _ := m.window(body, m.scroll, h-len(out), hint)
+	for _, b := range shown {
+		out = append(out, "  "+b)
 	}
 	return out
 }
@@ -76,12 +118,19 @@ func (m Model) helpBody() []string {
 	}
 	out := []string{m.styles.Dim.Render("focused pane: " + name + " (tab switches)"), ""}
 	out = append(out, strings.Split(h.FullHelpView(groups), "\n")...)
-	out = append(out, "",
-		m.styles.Dim.Render("grid symbols: ● held/kept  · not held  ○ dropped, can be kept  ■ kept, locked"),
-		m.styles.Dim.Render("              + more than mod_cap's default  - less than it"),
-		m.styles.Dim.Render("process markers: ^amb ambient  !bnd bounding narrowed  nnp no_new_privs"),
-		m.styles.Dim.Render("                 seccomp  userns child namespace  fcaps file capabilities"),
-		m.styles.Dim.Render("mouse: wheel scrolls, click selects.  esc closes this help."))
+	out = append(out, "")
+	for _, ln := range []string{
+		"grid: ● held or kept  · not held  ○ dropped, can be kept  ■ kept, locked",
+		"      + more than mod_cap's default  - less than it",
+		"process markers: ^amb ambient  !bnd bounding narrowed  nnp no_new_privs",
+		"                 seccomp  userns child namespace  fcaps file capabilities",
+		"long views scroll (↑/↓ pgup/pgdn home/end, wheel); d: the side pane in full",
+		"mouse: wheel scrolls, click selects.  esc closes this help.",
+	} {
+		for _, w := range wrapLines(ln, m.width-4) {
+			out = append(out, m.styles.Dim.Render(w))
+		}
+	}
 	return out
 }
 
@@ -126,18 +175,3 @@ func (m Model) explainBody(c capset.Cap, w int) []string {
 	}
 	return out
 }
-
-// primer teaches the five sets, in captune's own words.
-const primer = `Every Linux thread carries five capability sets, each a 64-bit mask with one bit per capability (cap_chown is bit 0). /proc/PID/status prints them as CapInh, CapPrm, CapEff, CapBnd and CapAmb.
-
-Permitted (Prm): what the thread may use. It can raise any of these into its effective set, and it can only shrink this set by itself.
-Effective (Eff): what the kernel checks at each privileged operation. A capability that is permitted but not effective does nothing until raised.
-Inheritable (Inh): what may pass through an execve into a program whose file capabilities also mark it inheritable.
-Bounding (Bnd): a ceiling. No execve grants anything outside it, and a bit dropped from it never returns in that process tree. It does not grant anything by itself.
-Ambient (Amb): what survives an execve of an ordinary program (one without file capabilities) for a non-root user. Each ambient bit must also be permitted and inheritable.
-
-Across execve: the new permitted set is (inheritable & file inheritable) | (file permitted & bounding) | ambient; effective is the new permitted set when the file is marked effective, else the ambient set. A root process (real or effective uid 0) is treated as if its program had every file capability, so exec as root refills permitted from the bounding set.
-
-Across a uid change: when all of real, effective and saved uid leave 0, permitted, effective and ambient are cleared, unless the thread set KEEPCAPS (then only ambient and effective go). Effective uid 0 -> nonzero clears effective; nonzero -> 0 copies permitted into effective.
-
-What mod_cap does to an FTP session: after a successful PASS it switches to the user with KEEPCAPS set and keeps only CAP_NET_BIND_SERVICE, CAP_CHOWN and CAP_SETUID/CAP_SETGID (plus CAP_AUDIT_WRITE with mod_auth_pam), adjusted by CapabilitiesSet. Then mod_auth's root revoke gives up uid 0: effective ends empty while permitted keeps the set, unless RootRevoke is off, CAP_SETUID was removed, or the user is root. The master process is never restricted.`

@@ -10,6 +10,7 @@ import (
 
 	"captune/capset"
 	"captune/capset/modcap"
+	"captune/model"
 )
 
 // VerifySets are a session process's sets and uids.
@@ -24,13 +25,26 @@ type VerifySets struct {
 type VerifyResult struct {
 	// Version is proftpd's version; Directives the lines that ran.
 	Version, Directives string
+	// Login is the user proftpd logged in (a virtual user when the name
+	// is not one of this machine's).
+	Login               model.LoginUser
 	Predicted, Observed VerifySets
 	Match               bool
 	Differences         []string
 }
 
-// VerifyFunc runs the tokens' CapabilitiesSet block on a throwaway proftpd.
-type VerifyFunc func(ctx context.Context, tokens []modcap.Token) (VerifyResult, error)
+// VerifyRequest is what the v key asks to run: the tuned configuration
+// (the --config file's lines with the tuned CapabilitiesSet as the main
+// server's first, or the tuned line alone) and the login user.
+type VerifyRequest struct {
+	Config *modcap.Config
+	User   string
+	// Source says in words what Config is made of.
+	Source string
+}
+
+// VerifyFunc runs a request on a throwaway proftpd.
+type VerifyFunc func(ctx context.Context, req VerifyRequest) (VerifyResult, error)
 
 // verifyTimeout bounds one run from the tuner.
 const verifyTimeout = 2 * time.Minute
@@ -44,6 +58,8 @@ type verifyMsg struct {
 type verifyState struct {
 	running bool
 	result  *VerifyResult
+	// source says what the last run's configuration was made of.
+	source string
 }
 
 // startVerify runs the tuned block through Options.Verify in a command.
@@ -61,12 +77,14 @@ func (m Model) startVerify() (tea.Model, tea.Cmd) {
 		return m, nil
 	}
 	m.verify.running = true
-	m.setStatus("verifying the tuned block on a throwaway proftpd…")
-	run, tokens := m.opts.Verify, m.tuner.Tokens()
+	req := VerifyRequest{Config: m.tunedConfig(), User: m.login.Name, Source: m.configSource()}
+	m.verify.source = req.Source
+	m.setStatus("verifying the tuned configuration for %s on a throwaway proftpd…", m.login)
+	run := m.opts.Verify
 	return m, func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), verifyTimeout)
 		defer cancel()
-		res, err := run(ctx, tokens)
+		res, err := run(ctx, req)
 		return verifyMsg{res: res, err: err}
 	}
 }
@@ -85,7 +103,7 @@ func (m Model) onVerifyMsg(msg verifyMsg) (tea.Model, tea.Cmd) {
 	} else {
 		m.setError("verify: DIFFERS on proftpd %s: predicted CapPrm %s CapEff %s, observed %s %s", r.Version, p.Permitted.Hex(), p.Effective.Hex(), o.Permitted.Hex(), o.Effective.Hex())
 	}
-	m.overlay = overlayVerify
+	m.open(overlayVerify)
 	return m, nil
 }
 
@@ -97,12 +115,14 @@ func (m Model) verifyBody(w int) []string {
 	}
 	st := m.styles
 	var out []string
+	out = append(out, wrapAll("Ran proftpd "+model.Printable(r.Version)+", logged in as "+r.Login.String()+".", w)...)
+	out = append(out, wrapAll("Configuration: "+m.verify.source+".", w)...)
 	if strings.TrimSpace(r.Directives) == "" {
-		out = append(out, "Ran proftpd "+r.Version+" with its defaults (no CapabilitiesSet line).")
+		out = append(out, "Its decisive lines: none, proftpd's defaults (no CapabilitiesSet line).")
 	} else {
-		out = append(out, "Ran proftpd "+r.Version+" with:")
+		out = append(out, "Its decisive lines, as they ran:")
 		for _, ln := range strings.Split(strings.TrimRight(r.Directives, "\n"), "\n") {
-			out = append(out, "  "+ln)
+			out = append(out, wrapLines("  "+model.Printable(ln), w)...)
 		}
 	}
 	out = append(out, "", st.Bold.Render(fmt.Sprintf("%-8s %-18s %-18s", "", "predicted", "observed")))
@@ -129,7 +149,7 @@ func (m Model) verifyBody(w int) []string {
 	} else {
 		out = append(out, st.StatusError.Render("differs:"))
 		for _, d := range r.Differences {
-			out = append(out, wrapAll("- "+d, w)...)
+			out = append(out, wrapAll("- "+model.Printable(d), w)...)
 		}
 	}
 	out = append(out, "", st.Dim.Render("The server, its files and the login user existed only for this run. esc closes."))

@@ -22,6 +22,9 @@ const gridWidth = 50
 
 // View draws the whole screen on the alternate screen with the mouse on.
 func (m Model) View() tea.View {
+	if m.viewPanic {
+		panic("debug panic: " + debugPanicEnv + "=view and the key " + debugPanicKey) // see guard.go
+	}
 	v := tea.NewView(m.render())
 	v.AltScreen = true
 	v.MouseMode = tea.MouseModeCellMotion
@@ -32,6 +35,17 @@ func (m Model) View() tea.View {
 // render draws the screen as text, exactly m.height lines of at most
 // m.width cells.
 func (m Model) render() string {
+	if m.tooSmall() {
+		lines := m.tooSmallLines()
+		lines = lines[:min(len(lines), m.height)]
+		for i, ln := range lines {
+			lines[i] = fit(ln, m.width)
+		}
+		for len(lines) < m.height {
+			lines = append(lines, fit("", m.width))
+		}
+		return strings.Join(lines, "\n")
+	}
 	l := m.layout()
 	lines := make([]string, 0, m.height)
 	lines = append(lines, m.titleBar())
@@ -97,7 +111,7 @@ func (m Model) titleBar() string {
 	if m.scanErr != "" {
 		flags = append(flags, "scan failed: "+m.scanErr)
 	}
-	parts = append(parts, m.styles.TitleDim.Render(info+"  ·  "+strings.Join(flags, "  ·  ")))
+	parts = append(parts, m.styles.TitleDim.Render(model.Printable(info+"  ·  "+strings.Join(flags, "  ·  "))))
 	return fit(strings.Join(parts, ""), m.width)
 }
 
@@ -106,34 +120,49 @@ func (m Model) statusLine() string {
 		return ""
 	}
 	if m.statusErr {
-		return m.styles.StatusError.Render("✗ " + m.status)
+		return m.styles.StatusError.Render("✗ " + model.Printable(m.status))
 	}
-	return m.styles.Status.Render("✓ " + m.status)
+	return m.styles.Status.Render("✓ " + model.Printable(m.status))
 }
 
 func (m Model) helpLine() string {
 	if m.filtering {
 		return m.filter.View() + m.styles.Help.Render("   enter keep · esc clear")
 	}
+	if m.editingUser {
+		return m.userInput.View() + m.styles.Help.Render("   enter set · empty for the default · esc back")
+	}
 	h := m.help
 	h.SetWidth(m.width)
 	switch {
 	case m.overlay == overlayEmit:
-		return h.ShortHelpView(m.keys.Emit.ShortHelp())
+		keys := m.keys.Emit.ShortHelp()
+		if m.overlayScrolls() {
+			keys = append(keys, m.keys.Scroll.Up)
+		}
+		return h.ShortHelpView(keys)
 	case m.overlay == overlayWrite:
 		return m.path.View() + m.styles.Help.Render("   enter write · esc back")
 	case m.overlay == overlayOverwrite:
-		return m.styles.StatusError.Render(fmt.Sprintf("%s exists: overwrite? y/N", m.path.Value()))
+		return m.styles.StatusError.Render("overwrite? y replaces it • any other key keeps it")
 	case m.overlay == overlayApply:
+		scroll := ""
+		if m.overlayScrolls() {
+			scroll = " • ↑/↓ pgup/pgdn scroll"
+		}
 		switch {
 		case m.apply.daemon != nil:
-			return m.styles.Help.Render("k stop the daemon • esc close (the daemon keeps running)")
+			return m.styles.Help.Render("k stop the daemon • esc close (the daemon keeps running)" + scroll)
 		case m.apply.refusal == "" && !m.apply.running:
-			return m.styles.Help.Render("y/enter launch • esc cancel")
+			return m.styles.Help.Render("y/enter launch • esc cancel" + scroll)
 		}
-		return h.ShortHelpView([]keyBinding{m.keys.Close})
+		return h.ShortHelpView([]keyBinding{m.keys.Close}) + m.styles.Help.Render(scroll)
 	case m.overlay != overlayNone:
-		return h.ShortHelpView([]keyBinding{m.keys.Close})
+		keys := []keyBinding{m.keys.Close}
+		if m.overlayScrolls() {
+			keys = append(keys, m.keys.Scroll.ShortHelp()...)
+		}
+		return h.ShortHelpView(keys)
 	case m.focus == paneGrid:
 		return h.ShortHelpView(m.keys.Grid.ShortHelp())
 	}
@@ -143,7 +172,12 @@ func (m Model) helpLine() string {
 // procLines draws the process table: a header and the visible rows only.
 func (m Model) procLines(l layout) []string {
 	w := m.width
-	cmdW := max(8, min(40, w*30/100))
+	rows := m.list.Rows()
+	known := m.list.Known()
+	cmdW, capsW := m.cols.cmdW, m.cols.capsW
+	if m.cols.key != m.columnsKey() {
+		cmdW, capsW = m.procColumns(rows, known)
+	}
 	sortKey, desc := m.list.Sort()
 	arrow := "▲"
 	if desc {
@@ -161,8 +195,6 @@ func (m Model) procLines(l layout) []string {
 		style = style.Foreground(m.styles.Accent.GetForeground())
 	}
 	out := []string{style.Render(fit(header, w))}
-	rows := m.list.Rows()
-	known := m.list.Known()
 	end := min(len(rows), m.procOffset+l.procRows)
 	for i := m.procOffset; i < end; i++ {
 		r := rows[i]
@@ -171,15 +203,9 @@ func (m Model) procLines(l layout) []string {
 		if sel {
 			mark = "›"
 		}
-		cmd := r.Prefix + model.Printable(model.Command(r.Proc))
-		if r.Proc.Role != procscan.RoleNone {
-			cmd = r.Prefix + "[" + roleWord(r.Proc.Role) + "] " + model.Printable(model.Command(r.Proc))
-		}
-		caps := model.CapText(r.Proc, known)
+		cmd := commandText(r, m.DaemonPID())
+		caps := model.CapTextFit(r.Proc, known, capsW)
 		daemon := r.Proc.PID == m.DaemonPID()
-		if daemon {
-			cmd = r.Prefix + "◆ test daemon " + model.Printable(model.Command(r.Proc))
-		}
 		if r.Gone {
 			caps = "✗ gone (exited)"
 		}
@@ -209,6 +235,94 @@ func (m Model) procLines(l layout) []string {
 		out = append(out, "")
 	}
 	return out
+}
+
+// commandText is a row's COMMAND cell before it is cut to the column;
+// daemon is the test daemon's PID (0: none).
+func commandText(r model.Row, daemon int) string {
+	cmd := model.Printable(model.Command(r.Proc))
+	switch {
+	case r.Proc.PID == daemon && daemon != 0:
+		return r.Prefix + "◆ test daemon " + cmd
+	case r.Proc.Role != procscan.RoleNone:
+		return r.Prefix + "[" + roleWord(r.Proc.Role) + "] " + cmd
+	}
+	return r.Prefix + cmd
+}
+
+// commandWidth is the width of commandText(r, daemon), without building
+// the text when the command line is plain ASCII (a refresh sizes every
+// row).
+func commandWidth(r *model.Row, daemon int) int {
+	if r.Proc.PID == daemon || len(r.Proc.Cmdline) == 0 || r.Prefix != "" {
+		return textWidth(commandText(*r, daemon))
+	}
+	n := len(r.Proc.Cmdline) - 1
+	for _, a := range r.Proc.Cmdline {
+		for i := 0; i < len(a); i++ {
+			if c := a[i]; c < 0x20 || c >= 0x7f {
+				return textWidth(commandText(*r, daemon))
+			}
+		}
+		n += len(a)
+	}
+	if r.Proc.Role != procscan.RoleNone {
+		n += len(roleWord(r.Proc.Role)) + 3
+	}
+	return n
+}
+
+// procColumns sizes COMMAND and CAPABILITIES for the rows: each gets
+// what its longest text needs when both fit; otherwise CAPABILITIES keeps
+// up to half the room (at least 36 columns, or what it needs) and COMMAND
+// takes the rest, so it grows with the terminal. The widths hold for all
+// rows, so columns do not move while scrolling.
+func (m Model) procColumns(rows []model.Row, known capset.Set) (cmdW, capsW int) {
+	room := max(0, m.width-20) // mark, PID, USER and the spaces between
+	cmdNeed, capsNeed := 8, 0
+	daemon := m.DaemonPID()
+	for i := range rows {
+		cmdNeed = max(cmdNeed, commandWidth(&rows[i], daemon))
+		capsNeed = max(capsNeed, textWidth(m.list.CapText(rows[i].Proc)))
+	}
+	capsRoom := min(capsNeed, max(36, room/2))
+	cmdW = max(8, min(cmdNeed, room-1-capsRoom))
+	return cmdW, max(1, room-1-cmdW)
+}
+
+// columns caches procColumns for what they depend on.
+type columns struct {
+	key         columnsKey
+	cmdW, capsW int
+}
+
+type columnsKey struct {
+	version       uint64
+	width, daemon int
+}
+
+func (m Model) columnsKey() columnsKey {
+	return columnsKey{version: m.list.Version(), width: m.width, daemon: m.DaemonPID()}
+}
+
+// updateColumns sizes the process list's columns when the rows, the
+// width or the test daemon changed (Update calls it; View only reads).
+func (m *Model) updateColumns() {
+	if k := m.columnsKey(); k != m.cols.key {
+		cmdW, capsW := m.procColumns(m.list.Rows(), m.list.Known())
+		m.cols = columns{key: k, cmdW: cmdW, capsW: capsW}
+	}
+}
+
+// textWidth is the cells an unstyled string takes (its length when it is
+// ASCII).
+func textWidth(s string) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return ansi.StringWidth(s)
+		}
+	}
+	return len(s)
 }
 
 func sortLabel(k model.SortKey) string {
@@ -254,11 +368,7 @@ func (m Model) bottomLines(l layout) []string {
 	grid := m.gridLines(l)
 	var side []string
 	if l.sideWidth > 0 {
-		if m.focus == paneGrid {
-			side = m.previewLines(l.sideWidth)
-		} else {
-			side = m.detailLines(l.sideWidth)
-		}
+		side, _ = m.window(m.sideLines(l.sideWidth), m.sideScroll, l.bottomHeight, "d shows all")
 	}
 	out := make([]string, l.bottomHeight)
 	sep := m.styles.Separator.Render("│")
@@ -281,6 +391,26 @@ func (m Model) bottomLines(l layout) []string {
 }
 
 func (m Model) selected() (model.Row, bool) { return m.list.Selected() }
+
+// sideLines is the side pane's text at width w: the tuner's preview when
+// the grid has the focus, else the selected process's detail.
+func (m Model) sideLines(w int) []string {
+	if m.focus == paneGrid {
+		return m.previewLines(w)
+	}
+	return m.detailLines(w)
+}
+
+// sideTitle names the side pane for its overlay (d).
+func (m Model) sideTitle() string {
+	if m.focus == paneGrid {
+		return "Preview · " + m.tuner.Target().String()
+	}
+	if row, ok := m.selected(); ok {
+		return fmt.Sprintf("Process %d (%s)", row.Proc.PID, model.Printable(row.Proc.Comm))
+	}
+	return "Process"
+}
 
 // gridLines draws one row per capability the kernel knows.
 func (m Model) gridLines(l layout) []string {
@@ -400,7 +530,7 @@ func (m Model) detailLines(w int) []string {
 	known := m.list.Known()
 	var out []string
 	add := func(label, value string) {
-		out = append(out, wrapLines(" "+st.Dim.Render(label+" ")+value, w)...)
+		out = append(out, wrapLines(" "+st.Dim.Render(label+" ")+model.Printable(value), w)...)
 	}
 	title := fmt.Sprintf(" PID %d  %s", p.PID, model.Printable(p.Comm))
 	if row.Gone {
@@ -472,14 +602,20 @@ func (m Model) previewLines(w int) []string {
 	st := m.styles
 	var out []string
 	out = append(out, st.PanelTitle.Render(fit(" tuned · "+m.tuner.Target().String()+" ·  m switches", w)))
-	for _, ln := range strings.Split(strings.TrimRight(m.tuner.Output(m.opts.User), "\n"), "\n") {
-		out = append(out, wrapLines(" "+ln, w)...)
+	for _, ln := range strings.Split(strings.TrimRight(m.tuner.Output(m.user()), "\n"), "\n") {
+		out = append(out, wrapLines(" "+model.Printable(ln), w)...)
 	}
 	c := capset.Cap(m.gridCursor)
 	if m.tuner.Target() == model.TargetModcap {
 		p := m.pred
-		out = append(out, st.PanelTitle.Render(fit(" predicted session (non-root user)", w)))
-		out = append(out, " "+st.Dim.Render("CapPrm ")+p.Permitted.Hex(), " "+st.Dim.Render("CapEff ")+p.Effective.Hex())
+		out = append(out, st.PanelTitle.Render(fit(" predicted session (U: login)", w)))
+		out = append(out, wrapLines(" "+st.Dim.Render("login ")+m.login.String(), w)...)
+		out = append(out, wrapLines(" "+st.Dim.Render("config ")+m.configSource(), w)...)
+		if p.Refused {
+			out = append(out, styledLines(" ✗ login refused: "+model.Printable(p.Why), st.StatusError, w)...)
+		} else {
+			out = append(out, " "+st.Dim.Render("CapPrm ")+p.Permitted.Hex(), " "+st.Dim.Render("CapEff ")+p.Effective.Hex())
+		}
 		for _, wn := range p.Warnings {
 			out = append(out, styledLines(" ! "+wn, st.StatusError, w)...)
 		}
@@ -495,9 +631,10 @@ func (m Model) previewLines(w int) []string {
 	return out
 }
 
-// styledLines wraps plain text and styles every line of it.
+// styledLines wraps plain text, escaped for the terminal, and styles
+// every line of it.
 func styledLines(text string, style lipgloss.Style, w int) []string {
-	lines := wrapLines(text, w)
+	lines := wrapLines(model.Printable(text), w)
 	for i, ln := range lines {
 		lines[i] = style.Render(strings.TrimSuffix(ln, "\x1b[0m"))
 	}
@@ -505,7 +642,9 @@ func styledLines(text string, style lipgloss.Style, w int) []string {
 }
 
 // wrapLines wraps a styled string at spaces (never inside a token such as
-// -CAP_CHOWN) to width w, indenting continuation lines under the first.
+// -CAP_CHOWN) to width w, indenting continuation lines under the first. A
+// word longer than a line (a long list of capabilities, a path) is broken
+// after its commas, or where it must be, so nothing is cut off.
 func wrapLines(s string, w int) []string {
 	if w <= 6 || lipgloss.Width(s) <= w {
 		return []string{s}
@@ -513,8 +652,27 @@ func wrapLines(s string, w int) []string {
 	var out []string
 	line, lineW, started := "", 0, false
 	limit := w - 1
+	const indent = "   "
 	for _, word := range strings.Split(s, " ") {
 		ww := ansi.StringWidth(word)
+		if ww > limit-len(indent) {
+			if started {
+				out = append(out, line+"\x1b[0m")
+			}
+			pieces := strings.Split(ansi.Wrap(word, limit-len(indent), ","), "\n")
+			for i, p := range pieces {
+				if i > 0 || started {
+					p = indent + p
+				}
+				if i < len(pieces)-1 {
+					out = append(out, p+"\x1b[0m")
+				} else {
+					line, lineW = p, ansi.StringWidth(p)
+				}
+			}
+			started = true
+			continue
+		}
 		switch {
 		case !started:
 			line, lineW, started = word, ww, true
@@ -522,12 +680,11 @@ func wrapLines(s string, w int) []string {
 			line, lineW = line+" "+word, lineW+1+ww
 		default:
 			out = append(out, line+"\x1b[0m")
-			line, lineW = "   "+word, 3+ww
-			limit = w - 1
+			line, lineW = indent+word, len(indent)+ww
 		}
 	}
 	if started {
 		out = append(out, line)
 	}
-	return out
+	return fitWidth(out, w)
 }
