@@ -13,9 +13,12 @@
 //     does nothing until it is raised.
 //   - Inheritable (CapInh): what may survive an execve into a program whose
 //     file capabilities also name it as inheritable.
-//   - Bounding (CapBnd): a ceiling. An execve can never grant a capability
-//     outside it, and bits dropped from it never come back in that process
-//     tree.
+//   - Bounding (CapBnd): a limit on what an execve takes from the file's
+//     permitted capabilities (and from root's "all file capabilities"
+//     rule), and on what can be added to the inheritable set; bits dropped
+//     from it never come back in that process tree. It does not stop
+//     inheritable capabilities the file also marks inheritable from
+//     becoming permitted at execve.
 //   - Ambient (CapAmb): capabilities that survive an execve of an ordinary
 //     program (one without file capabilities) for a non-root user. Every
 //     ambient bit must also be permitted and inheritable.
