@@ -71,11 +71,19 @@ func commands() []command {
 // Usage is the top-level help.
 func Usage() string {
 	var b strings.Builder
-	b.WriteString("captune: see, understand, tune and test the Linux capabilities of processes,\nwith ProFTPD's mod_cap built in.\n\nusage: captune COMMAND [ARGS...]\n       captune --version\n\ncommands:\n")
+	b.WriteString("captune: see, understand, tune and test the Linux capabilities of processes,\nwith ProFTPD's mod_cap built in.\n\nusage: captune [FLAGS]            the interactive explorer and tuner\n       captune COMMAND [ARGS...]\n       captune --version\n\ncommands:\n")
 	for _, c := range commands() {
 		fmt.Fprintf(&b, "  %-9s %s\n", c.name, c.summary)
 	}
-	b.WriteString("\nEach command takes --help. Capability tokens such as -CAP_CHOWN are plain\narguments, never flags.\n\nexit codes: 0 ok, 1 a check found a difference, 2 usage or bad input,\n3 a needed component missing, 4 not enough privilege.\n")
+	b.WriteString("\nflags of the interactive view:\n")
+	for _, s := range tuiFlags {
+		left := "--" + s.name
+		if s.value {
+			left += " " + s.arg
+		}
+		fmt.Fprintf(&b, "  %-20s %s\n", left, s.help)
+	}
+	b.WriteString("\nEach command takes --help. Capability tokens such as -CAP_CHOWN are plain\narguments, never flags.\n\nexit codes: 0 ok, 1 a check found a difference, 2 usage or bad input,\n3 a needed component missing, 4 not enough privilege; 130 when SIGINT or\nSIGTERM stopped the interactive view or verify (after cleaning up), 70 for a\nbug caught inside the interactive view (the line names its stack trace).\n")
 	return b.String()
 }
 
