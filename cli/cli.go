@@ -7,7 +7,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"unicode/utf8"
+
+	"captune/termsafe"
 )
 
 // Exit codes, the same for every command.
@@ -144,32 +145,10 @@ func report(env Env, err error) int {
 }
 
 // oneLine folds a message onto one line and bounds its length, so that a
-// huge or binary argument never floods the terminal. Newlines become
-// spaces; other control characters and bytes that are not UTF-8 (from a
-// binary argument or file quoted in the message) are written as escapes,
-// so nothing in a message can move the cursor or drive the terminal.
-func oneLine(s string) string {
-	var b strings.Builder
-	i := 0
-	for i < len(s) && b.Len() < 600 {
-		r, n := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == '\n':
-			b.WriteByte(' ')
-		case r == utf8.RuneError && n == 1, r < 0x20, r == 0x7f:
-			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case r >= 0x80 && r < 0xa0:
-			fmt.Fprintf(&b, `\u%04x`, r)
-		default:
-			b.WriteString(s[i : i+n])
-		}
-		i += n
-	}
-	if i < len(s) {
-		b.WriteString("...")
-	}
-	return b.String()
-}
+// huge or binary argument never floods the terminal: newlines become
+// spaces, and everything else a terminal must not see raw is escaped by
+// termsafe, the escaping captune uses everywhere.
+func oneLine(s string) string { return termsafe.Line(s, 600) }
 
 // clip bounds a user-supplied value quoted in a message.
 func clip(s string) string {

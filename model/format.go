@@ -7,6 +7,7 @@ import (
 
 	"captune/capset"
 	"captune/procscan"
+	"captune/termsafe"
 )
 
 // CapText is the compact capability column: libcap's text of the
@@ -147,40 +148,8 @@ func Markers(p procscan.Process, known capset.Set) []string {
 // become \xNN, so nothing is dropped; the Unicode controls that reorder
 // text on the screen (bidirectional embeddings, overrides, isolates and
 // marks) become \u{NNNN}, so a name cannot display as something else.
-func Printable(s string) string {
-	clean := true
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f {
-			clean = false
-			break
-		}
-	}
-	if clean {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case (r == utf8.RuneError && size == 1) || r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
-			for j := 0; j < size; j++ {
-				fmt.Fprintf(&b, "\\x%02x", s[i+j])
-			}
-		case bidiControl(r):
-			fmt.Fprintf(&b, "\\u{%04x}", r)
-		default:
-			b.WriteString(s[i : i+size])
-		}
-		i += size
-	}
-	return b.String()
-}
-
-// bidiControl reports the characters that change the display order of
-// text: ALM, LRM, RLM, the embeddings and overrides, and the isolates.
-func bidiControl(r rune) bool {
-	return r == 0x061c || r == 0x200e || r == 0x200f || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069)
-}
+// It is termsafe.Escape, the one escaping captune uses everywhere.
+func Printable(s string) string { return termsafe.Escape(s) }
 
 // Command is what a process list shows as the command: the command line,
 // or the kernel's name in brackets for kernel threads.

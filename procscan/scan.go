@@ -11,12 +11,12 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"golang.org/x/sys/unix"
 
 	"captune/capset"
 	"captune/safefile"
+	"captune/termsafe"
 )
 
 // ErrProcGone reports a process that exited before it could be read.
@@ -720,32 +720,6 @@ func unescapeMount(s string) string {
 	return b.String()
 }
 
-// printable escapes what a terminal must not see raw, exactly as
-// model.Printable does (a test holds them equal): bytes that are not
-// UTF-8 and control characters become \xNN. procscan cannot import model
-// (model imports procscan), and its notes quote paths and file contents.
-func printable(s string) string {
-	clean := true
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f {
-			clean = false
-			break
-		}
-	}
-	if clean {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if (r == utf8.RuneError && size == 1) || r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			for j := 0; j < size; j++ {
-				fmt.Fprintf(&b, "\\x%02x", s[i+j])
-			}
-		} else {
-			b.WriteString(s[i : i+size])
-		}
-		i += size
-	}
-	return b.String()
-}
+// printable is the one escaping of strings bound for a terminal
+// (termsafe.Escape): procscan's notes quote paths and file contents.
+func printable(s string) string { return termsafe.Escape(s) }
