@@ -278,7 +278,7 @@ type procJSON struct {
 	Seccomp      int          `json:"seccomp"`
 	UserNSChild  *bool        `json:"userns_child"`
 	KernelThread bool         `json:"kernel_thread"`
-	FileCaps     string       `json:"file_caps"`
+	FileCaps     *string      `json:"file_caps"`
 	Role         string       `json:"role"`
 	FTPUser      string       `json:"ftp_user,omitempty"`
 	FTPHost      string       `json:"ftp_host,omitempty"`
@@ -292,6 +292,17 @@ type procJSON struct {
 	// proftpd masters and their logged-in sessions.
 	ConfigStatus string `json:"config_status,omitempty"`
 	ConfigNote   string `json:"config_note,omitempty"`
+}
+
+// fileCapsJSON is the executable's file capabilities in libcap text, ""
+// when it has none, and null when they could not be read (as userns_child
+// is null when the namespace could not be read).
+func fileCapsJSON(p procscan.Process) *string {
+	if p.FileCapsUnknown {
+		return nil
+	}
+	fc := p.FileCaps
+	return &fc
 }
 
 func setsOf(s procscan.Sets) setsJSON {
@@ -312,7 +323,7 @@ func psJSON(pr procscan.Process, known capset.Set) procJSON {
 		PID: pr.PID, PPID: pr.PPID, UID: pr.UID, EUID: pr.EUID, User: model.Printable(pr.User), Comm: model.Printable(pr.Comm), Cmdline: cmd, CmdlineCut: pr.CmdlineCut,
 		Inheritable: s.Inheritable, Permitted: s.Permitted, Effective: s.Effective, Bounding: s.Bounding, Ambient: s.Ambient,
 		NoNewPrivs: pr.NoNewPrivs, Seccomp: pr.Seccomp, UserNSChild: pr.UserNSChild, KernelThread: pr.KernelThread,
-		FileCaps: pr.FileCaps, Role: string(pr.Role), FTPUser: model.Printable(pr.FTPUser), FTPHost: model.Printable(pr.FTPHost), FTPState: model.Printable(pr.FTPState),
+		FileCaps: fileCapsJSON(pr), Role: string(pr.Role), FTPUser: model.Printable(pr.FTPUser), FTPHost: model.Printable(pr.FTPHost), FTPState: model.Printable(pr.FTPState),
 		Threads: th, IAB: capset.IABOf(pr.Sets.Inheritable, pr.Sets.Ambient, pr.Sets.Bounding, known).String(),
 	}
 }
@@ -408,7 +419,7 @@ func DetailText(b *strings.Builder, p procscan.Process, known capset.Set) {
 		}
 	}
 	fmt.Fprintf(b, "  no_new_privs: %s, seccomp: %s, user namespace: %s\n", model.YesNo(p.NoNewPrivs), model.SeccompWord(p.Seccomp), ns)
-	fmt.Fprintf(b, "  file caps:   %s\n", orNone(p.FileCaps))
+	fmt.Fprintf(b, "  file caps:   %s\n", model.FileCapsWord(p))
 	if p.NumThreads > 1 {
 		if len(p.Threads) == 0 {
 			fmt.Fprintf(b, "  threads:     %d, all with the leader's sets\n", p.NumThreads)

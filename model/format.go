@@ -177,6 +177,19 @@ func SetWords(s, known capset.Set) string {
 	return s.String()
 }
 
+// FileCapsWord names the executable's file capabilities for people: the
+// libcap text, "none", or "unknown" with the reason when they could not be
+// read.
+func FileCapsWord(p procscan.Process) string {
+	switch {
+	case p.FileCapsUnknown:
+		return "unknown (its executable could not be read: another user's process needs root)"
+	case p.FileCaps == "":
+		return "none"
+	}
+	return Printable(p.FileCaps)
+}
+
 // YesNo names a flag for people.
 func YesNo(b bool) string {
 	if b {

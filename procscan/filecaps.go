@@ -9,22 +9,32 @@ import (
 )
 
 // fileCaps returns the file capabilities of the file at path (for
-// /proc/PID/exe, the process's executable) in libcap text, or "".
-func fileCaps(path string) string {
+// /proc/PID/exe, the process's executable) in libcap text, or "" when it
+// has none. unknown is set when they could not be read: the link is
+// another user's to follow (EACCES, EPERM without root) or the read
+// failed otherwise, or holds a value captune cannot decode; a file
+// without the attribute, on a filesystem without
+// attributes, or a process that has no executable any more has none.
+func fileCaps(path string) (text string, unknown bool) {
 	var buf [24]byte
 	n, err := unix.Getxattr(path, "security.capability", buf[:])
-	if err != nil || n < 4 {
-		return ""
+	switch {
+	case err == unix.ENODATA, err == unix.ENOTSUP, err == unix.ENOENT, err == unix.ESRCH:
+		return "", false
+	case err != nil:
+		return "", true
 	}
 	text, ok := decodeFileCaps(buf[:n])
 	if !ok {
-		return ""
+		// A value of a revision captune cannot read.
+		return "", true
 	}
-	return text
+	return text, false
 }
 
 // decodeFileCaps reads a security.capability value (struct vfs_cap_data,
-// revisions 1 to 3) into libcap text, as getcap prints it.
+// revisions 1 to 3) into libcap text, as getcap prints it: "" for a value
+// that grants nothing; ok is false for one that cannot be read.
 func decodeFileCaps(b []byte) (string, bool) {
 	if len(b) < 4 {
 		return "", false
@@ -53,7 +63,7 @@ func decodeFileCaps(b []byte) (string, bool) {
 		t.Effective = t.Permitted | t.Inheritable
 	}
 	if t.Permitted|t.Inheritable == 0 {
-		return "", false
+		return "", true
 	}
 	return t.String(), true
 }

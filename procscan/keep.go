@@ -28,6 +28,7 @@ type keptProc struct {
 	status, cmdline int
 	comm, cmd       string
 	fileCaps        string
+	fileCapsUnknown bool
 	userNS          *bool
 	checked         bool
 	// seen marks entries used by the current snapshot.

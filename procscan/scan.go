@@ -77,8 +77,12 @@ type Process struct {
 	// KernelThread marks kernel threads.
 	KernelThread bool
 	// FileCaps are the file capabilities of the executable, in libcap
-	// text; empty when none or unreadable.
+	// text; empty when it has none or they could not be read.
 	FileCaps string
+	// FileCapsUnknown is set when the executable's file capabilities could
+	// not be read (another user's process, read without root): an empty
+	// FileCaps then says nothing.
+	FileCapsUnknown bool
 	// NumThreads counts the process's threads; Threads lists those whose
 	// sets differ from the leader's.
 	NumThreads int
@@ -598,18 +602,20 @@ func (r *procReader) readWith(pid int, k *keptProc, gen uint64) (Process, error)
 		p.Cmdline = splitCmdline(cl)
 	}
 	if k != nil && sameCmd(k, p.Comm, p.Cmdline) && (uint64(pid)+gen)%recheckEvery != 0 {
-		p.FileCaps, p.UserNSChild = k.fileCaps, k.userNS
+		p.FileCaps, p.FileCapsUnknown, p.UserNSChild = k.fileCaps, k.fileCapsUnknown, k.userNS
 	} else if !p.KernelThread {
 		if ns, err := os.Readlink(dir + "/ns/user"); err == nil && r.initNS != "" {
 			child := ns != r.initNS
 			p.UserNSChild = &child
 		}
 		if r.s.FileCaps {
-			p.FileCaps = fileCaps(dir + "/exe")
+			p.FileCaps, p.FileCapsUnknown = fileCaps(dir + "/exe")
+		} else {
+			p.FileCapsUnknown = true
 		}
 		if k != nil {
 			k.comm, k.cmd, k.checked = p.Comm, strings.Join(p.Cmdline, "\x00"), true
-			k.fileCaps, k.userNS = p.FileCaps, p.UserNSChild
+			k.fileCaps, k.fileCapsUnknown, k.userNS = p.FileCaps, p.FileCapsUnknown, p.UserNSChild
 		}
 	}
 	if st.threads > 1 {

@@ -555,11 +555,7 @@ func (m Model) detailLines(w int) []string {
 		}
 	}
 	add("user ns", ns)
-	fc := p.FileCaps
-	if fc == "" {
-		fc = "none"
-	}
-	add("file caps", fc)
+	add("file caps", model.FileCapsWord(p))
 	if p.NumThreads > 1 {
 		if len(p.Threads) == 0 {
 			add("threads", strconv.Itoa(p.NumThreads)+", all with the leader's sets")
