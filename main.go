@@ -14,17 +14,15 @@ import (
 
 func main() {
 	closeInheritedOnExec()
-	// The hidden modes apply launches: the probe daemon and the raw-mode
-	// supervisor.
-	if len(os.Args) > 1 {
-		switch os.Args[1] {
-		case launch.TestdArg:
-			os.Exit(launch.TestdMain(os.Args[2:]))
-		case launch.SuperviseArg:
-			os.Exit(launch.SuperviseMain(os.Args[2:]))
-		}
+	// The hidden modes of the binary: the probe daemon, the raw-mode
+	// supervisor and the janitor. They take nothing from the command line
+	// and check who started them (see launch.Hidden).
+	if code, ok := launch.Hidden(os.Args[1:]); ok {
+		os.Exit(code)
 	}
-	os.Exit(cli.Run(cli.Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, ProcRoot: "/proc", Getenv: os.Getenv}, os.Args[1:]))
+	code := cli.Run(cli.Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, ProcRoot: "/proc", Getenv: os.Getenv}, os.Args[1:])
+	launch.Shutdown()
+	os.Exit(code)
 }
 
 // closeInheritedOnExec marks every descriptor above standard error
