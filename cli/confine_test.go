@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"captune/launch"
 )
 
 // fileStamp is what a change to a file or folder would alter.
@@ -46,7 +48,7 @@ var sensitive = []string{
 func daemonPID(pid int) int {
 	for _, c := range childrenOf(pid) {
 		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", c))
-		if argv := strings.Split(string(b), "\x00"); len(argv) > 2 && argv[1] == "__captune-testd" {
+		if argv := strings.Split(string(b), "\x00"); len(argv) > 1 && argv[1] == launch.TestdArg {
 			return c
 		}
 	}
@@ -57,6 +59,16 @@ func daemonPID(pid int) int {
 // tcp, tcp6, udp, udp6 and raw tables.
 func socketAddrs() map[string]string {
 	out := map[string]string{}
+	if b, err := os.ReadFile("/proc/net/unix"); err == nil {
+		// Num RefCount Protocol Flags Type St Inode [Path]
+		for i, ln := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(ln); i > 0 && len(f) == 7 {
+				out[f[6]] = "unix" // unnamed: a socket pair
+			} else if i > 0 && len(f) > 7 {
+				out[f[6]] = "unix " + f[7]
+			}
+		}
+	}
 	for _, table := range []string{"tcp", "tcp6", "udp", "udp6", "raw", "raw6"} {
 		b, err := os.ReadFile("/proc/net/" + table)
 		if err != nil {
@@ -169,12 +181,9 @@ func TestApplyDaemonConfined(t *testing.T) {
 			for _, p := range sensitive {
 				before[p] = stampOf(p)
 			}
-			probesBefore := map[string]bool{}
-			for _, d := range leftovers(os.TempDir()) {
-				probesBefore[d] = true
-			}
-
+			tmp := ownTmp(t)
 			cmd := exec.Command(bin, append([]string{"apply", "--yes", "--json", "--wait"}, args...)...)
+			cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
 			// A descriptor captune inherits (here a file open for writing)
 			// must not reach the daemon.
 			inherited, err := os.OpenFile(filepath.Join(t.TempDir(), "inherited"), os.O_RDWR|os.O_CREATE, 0o600)
@@ -230,26 +239,21 @@ func TestApplyDaemonConfined(t *testing.T) {
 				t.Fatalf("watched PID %d, the daemon is %d", pid, res.PID)
 			}
 
-			b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", res.PID))
-			if err != nil {
-				t.Fatal(err)
+			// The run's one private folder, in the test's own TMPDIR.
+			dirs, _ := filepath.Glob(filepath.Join(tmp, "captune-0", "probe-*"))
+			if len(dirs) != 1 {
+				t.Fatalf("probe folders in %s: %v", tmp, dirs)
 			}
-			argv := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
-			var spec struct {
-				Dir string `json:"dir"`
-			}
-			if len(argv) < 3 || json.Unmarshal([]byte(argv[2]), &spec) != nil || !strings.HasPrefix(filepath.Base(spec.Dir), "captune-probe-") {
-				t.Fatalf("daemon command line %q", argv)
-			}
-			if filepath.Dir(spec.Dir) != filepath.Clean(os.TempDir()) {
-				t.Errorf("probe folder %s is not in %s", spec.Dir, os.TempDir())
+			spec := struct{ Dir string }{dirs[0]}
+			if fi, err := os.Stat(spec.Dir); err != nil || fi.Sys().(*syscall.Stat_t).Uid != 0 || fi.Mode().Perm() != 0o711 {
+				t.Errorf("probe folder %s: %v, want root's, mode 0711 (the daemon's uid may not rename entries in it)", spec.Dir, err)
 			}
 
 			w.mu.Lock()
 			t.Logf("%d polls of /proc/%d/fd; open files seen: %v; sockets: %v", w.polls, res.PID, keys(w.targets), w.addrs)
 			for l := range w.targets {
 				switch {
-				case strings.HasPrefix(l, spec.Dir+"/"), l == "/dev/null", l == "/dev/null (open for writing)",
+				case strings.HasPrefix(l, spec.Dir+"/"), l == spec.Dir, l == "/dev/null", l == "/dev/null (open for writing)",
 					strings.HasPrefix(l, "pipe:["), strings.HasPrefix(l, "socket:["),
 					l == "anon_inode:[eventpoll]", l == "anon_inode:[eventfd]", l == "anon_inode:[pidfd]",
 					// The Go runtime reads its CPU limit at start (read-only).
@@ -264,6 +268,8 @@ func TestApplyDaemonConfined(t *testing.T) {
 				case err == nil && port == "0" && (host == "0.0.0.0" || host == "::"):
 					// created, not bound yet
 				case err == nil && (host == "127.0.0.1" || host == "::ffff:127.0.0.1") && strings.HasPrefix(a, "tcp "):
+				case a == "unix":
+					// unnamed: captune's socket (the daemon's plan and report)
 				default:
 					t.Errorf("socket %s of the daemon: %s, not 127.0.0.1", ino, a)
 				}
@@ -279,7 +285,7 @@ func TestApplyDaemonConfined(t *testing.T) {
 			for _, e := range ents {
 				names = append(names, e.Name())
 			}
-			if got := strings.Join(names, " "); got != "chmod-me chown-me probe-area secret setgid-me writable" {
+			if got := strings.Join(names, " "); got != ".captune-owner chmod-me chown-me probe-area secret setgid-me writable" {
 				t.Errorf("probe folder holds %q", got)
 			}
 
@@ -292,10 +298,8 @@ func TestApplyDaemonConfined(t *testing.T) {
 			if _, err := os.Stat(spec.Dir); !os.IsNotExist(err) {
 				t.Errorf("probe folder %s still there after the stop (%v)", spec.Dir, err)
 			}
-			for _, d := range leftovers(os.TempDir()) {
-				if !probesBefore[d] {
-					t.Errorf("left behind: %s", d)
-				}
+			if left := waitEmpty(tmp, 10*time.Second); left != "" {
+				t.Errorf("left behind: %s", left)
 			}
 			for _, p := range sensitive {
 				if after := stampOf(p); after != before[p] {

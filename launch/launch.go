@@ -90,8 +90,10 @@ func startTestd(p Plan, o Options) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	ids, err := makeFixtures(int(dir.Fd()), p.UID, p.GID)
+	ids, held, err := makeFixtures(int(dir.Fd()), p.UID, p.GID)
 	dir.Close()
+	// Held until the daemon has run its probes (it reports after them).
+	defer held.close()
 	if err != nil {
 		f.Dispose()
 		return nil, fmt.Errorf("%w: preparing the probe folder: %v", ErrLaunch, err)

@@ -329,7 +329,9 @@ func (pl Place) NewFolder(kind string, holders []Holder) (Folder, int, error) {
 
 func (pl Place) newFolderIn(pfd int, kind string, rec []byte) (Folder, int, error) {
 	name := kind + "-" + randomName()
-	tmp := ".new-" + name
+	// The unfinished folder's name says who makes it: should the maker
+	// die before the record is written, a sweep knows it is abandoned.
+	tmp := ".new-" + strconv.Itoa(os.Getpid()) + "." + startTag() + "-" + name
 	if err := unix.Mkdirat(pfd, tmp, 0o700); err != nil {
 		return Folder{}, -1, fmt.Errorf("making a private folder in %s: %w", pl.Path, err)
 	}
@@ -520,13 +522,14 @@ func (pl Place) Sweep() []string {
 	dir.Close()
 	var removed []string
 	for _, name := range names {
-		base := strings.TrimPrefix(name, ".new-")
+		base, maker, unfinished := unfinishedName(name)
 		if !validName(base) {
 			continue
 		}
 		rec, err := readRecord(pfd, name)
 		switch {
 		case err == nil && rec.stale():
+		case unfinished && !maker.alive():
 		case err != nil && old(pfd, name):
 		default:
 			continue
@@ -553,4 +556,33 @@ func mustDup(fd int) int {
 		return -1
 	}
 	return n
+}
+
+// startTag is this process's start time, for names.
+func startTag() string {
+	start, _, err := procStart(os.Getpid())
+	if err != nil {
+		return "0"
+	}
+	return strconv.FormatUint(start, 10)
+}
+
+// unfinishedName splits ".new-PID.START-KIND-RANDOM" into the folder's
+// name and its maker; other names come back as they are.
+func unfinishedName(name string) (base string, maker Holder, unfinished bool) {
+	rest, ok := strings.CutPrefix(name, ".new-")
+	if !ok {
+		return name, Holder{}, false
+	}
+	tag, base, ok := strings.Cut(rest, "-")
+	if !ok {
+		return rest, Holder{}, false
+	}
+	pid, start, ok := strings.Cut(tag, ".")
+	p, err1 := strconv.Atoi(pid)
+	st, err2 := strconv.ParseUint(start, 10, 64)
+	if !ok || err1 != nil || err2 != nil {
+		return rest, Holder{}, false
+	}
+	return base, Holder{PID: p, Start: st}, true
 }

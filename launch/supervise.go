@@ -18,31 +18,25 @@ import (
 
 // CommandExit is how a raw-mode command ended.
 type CommandExit struct {
-	// Code is the exit status of a command that exited; Signal the
-	// signal that killed it (0 when it exited).
-	Code   int            `json:"code"`
-	Signal syscall.Signal `json:"-"`
-	// SignalName names Signal ("SIGTERM"); empty when it exited.
-	SignalName string `json:"signal,omitempty"`
+	// Code is the status a shell would report: the exit status, or 128
+	// plus N when signal N killed the command.
+	Code int `json:"code"`
+	// Signal names the signal that killed it ("SIGTERM"); empty when it
+	// exited.
+	Signal string `json:"signal,omitempty"`
 	// Stopped is set when captune stopped it (SIGINT, SIGTERM or captune
 	// itself going away).
 	Stopped bool `json:"stopped_by_captune"`
 }
 
-// Status is the exit status a shell would report: the code, or 128 plus
-// the signal's number.
-func (e CommandExit) Status() int {
-	if e.Signal != 0 {
-		return 128 + int(e.Signal)
-	}
-	return e.Code
-}
+// Status is the exit status apply passes on (Code).
+func (e CommandExit) Status() int { return e.Code }
 
 // String says how the command ended.
 func (e CommandExit) String() string {
 	s := "exited with status " + strconv.Itoa(e.Code)
-	if e.Signal != 0 {
-		s = fmt.Sprintf("was killed by %s (status %d)", e.SignalName, e.Status())
+	if e.Signal != "" {
+		s = fmt.Sprintf("was killed by %s (status %d)", e.Signal, e.Code)
 	}
 	if e.Stopped {
 		s += ", stopped by captune"
@@ -53,8 +47,8 @@ func (e CommandExit) String() string {
 func exitOf(ws syscall.WaitStatus, stopped bool) CommandExit {
 	e := CommandExit{Code: ws.ExitStatus(), Stopped: stopped}
 	if ws.Signaled() {
-		e.Code, e.Signal = -1, ws.Signal()
-		e.SignalName = unix.SignalName(ws.Signal())
+		e.Code = 128 + int(ws.Signal())
+		e.Signal = unix.SignalName(ws.Signal())
 	}
 	return e
 }

@@ -164,14 +164,20 @@ func fixtures(uid, gid uint32) []fixture {
 
 // makeFixtures creates the fixtures in the folder dfd: each new (never an
 // existing file, never through a symbolic link), mode and owner set on
-// the descriptor. It returns their identities for the daemon.
-func makeFixtures(dfd int, uid, gid uint32) ([]fixtureID, error) {
+// the descriptor. It returns their identities for the daemon and the
+// descriptors, which the caller keeps open until the probes have run:
+// while a file is open its inode number cannot be given to another file,
+// so the device and inode name that very file.
+func makeFixtures(dfd int, uid, gid uint32) ([]fixtureID, fixtureFDs, error) {
 	var ids []fixtureID
+	var fds fixtureFDs
 	for _, f := range fixtures(uid, gid) {
 		fd, err := unix.Openat(dfd, f.name, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %v", f.name, err)
+			fds.close()
+			return nil, nil, fmt.Errorf("%s: %v", f.name, err)
 		}
+		fds = append(fds, fd)
 		err = writeAll(fd, []byte(f.content))
 		if err == nil {
 			err = unix.Fchmod(fd, f.mode)
@@ -183,13 +189,22 @@ func makeFixtures(dfd int, uid, gid uint32) ([]fixtureID, error) {
 		if err == nil {
 			err = unix.Fstat(fd, &st)
 		}
-		unix.Close(fd)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %v", f.name, err)
+			fds.close()
+			return nil, nil, fmt.Errorf("%s: %v", f.name, err)
 		}
 		ids = append(ids, fixtureID{Name: f.name, Dev: st.Dev, Ino: st.Ino})
 	}
-	return ids, nil
+	return ids, fds, nil
+}
+
+// fixtureFDs are the open fixtures.
+type fixtureFDs []int
+
+func (f fixtureFDs) close() {
+	for _, fd := range f {
+		unix.Close(fd)
+	}
 }
 
 func writeAll(fd int, b []byte) error {
