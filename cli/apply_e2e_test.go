@@ -43,6 +43,12 @@ func TestMain(m *testing.M) {
 	if code, ok := launch.Hidden(os.Args[1:]); ok {
 		os.Exit(code)
 	}
+	if target := os.Getenv("CAPTUNE_TEST_RACER"); target != "" {
+		os.Exit(racerMain(target))
+	}
+	if mode := os.Getenv("CAPTUNE_TEST_FAKE_PROFTPD"); mode != "" {
+		os.Exit(fakeProftpdMain(mode, os.Args[1:]))
+	}
 	code := m.Run()
 	launch.Shutdown()
 	if binPath != "" {

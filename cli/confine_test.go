@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -316,4 +317,134 @@ func keys(m map[string]bool) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// racerMain is a hostile process of the probe daemon's uid: for every
+// folder path it reads on standard input it swaps the probe fixtures for
+// symbolic links to target, as fast as it can, until its input ends; it
+// then prints how many swaps it tried and how many the kernel allowed.
+func racerMain(target string) int {
+	paths := make(chan string, 64)
+	go func() {
+		sc := bufio.NewScanner(os.Stdin)
+		for sc.Scan() {
+			paths <- sc.Text()
+		}
+		close(paths)
+	}()
+	names := []string{"chmod-me", "chown-me", "setgid-me", "writable", "secret"}
+	var dirs []string
+	tried, done := 0, 0
+	for {
+		select {
+		case p, ok := <-paths:
+			if !ok {
+				fmt.Printf("tried %d swaps, %d succeeded\n", tried, done)
+				return 0
+			}
+			dirs = append(dirs, p)
+			if len(dirs) > 4 {
+				dirs = dirs[1:]
+			}
+		default:
+		}
+		if len(dirs) == 0 {
+			time.Sleep(50 * time.Microsecond)
+			continue
+		}
+		for _, d := range dirs {
+			for _, n := range names {
+				tmp := filepath.Join(d, ".swap-"+n)
+				tried++
+				if os.Symlink(target, tmp) == nil && os.Rename(tmp, filepath.Join(d, n)) == nil {
+					done++
+				}
+			}
+		}
+	}
+}
+
+// TestProbeFolderSymlinkRace runs apply with broad sets (cap_fowner,
+// cap_chown, cap_dac_override, cap_fsetid) 30 times while a process of the
+// daemon's uid (nobody) swaps the probe fixtures for symbolic links to a
+// root-owned 0600 file outside, as fast as it can, from the moment the
+// folder appears (the test, as root, tells it the folder's path): the
+// file keeps its mode, owner and content. (Before, the folder belonged to
+// the daemon's uid and the probes followed the links: the file became
+// 0640 in every try.)
+func TestProbeFolderSymlinkRace(t *testing.T) {
+	needRoot(t)
+	tmp := ownTmp(t)
+	shared := sharedDir(t, 0o755)
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	racerBin := filepath.Join(shared, "racer")
+	if out, err := exec.Command("cp", self, racerBin).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v %s", err, out)
+	}
+	target := filepath.Join(shared, "root-secret")
+	if err := os.WriteFile(target, []byte("root's\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before := stampOf(target)
+	racer := exec.Command(racerBin)
+	racer.Env = []string{"CAPTUNE_TEST_RACER=" + target}
+	racer.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobodyID, Gid: nobodyID, Groups: []uint32{}}}
+	racer.Dir = "/"
+	feed, _ := racer.StdinPipe()
+	var racerOut strings.Builder
+	racer.Stdout = &racerOut
+	if err := racer.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { feed.Close(); racer.Wait() }()
+	seen := 0
+	for try := 0; try < 30; try++ {
+		cmd := captuneCmd(t, tmp, "apply", "--yes", "--json", "--mode", "raw", "--set", "cap_fowner,cap_chown,cap_dac_override,cap_fsetid")
+		stop := make(chan struct{})
+		found := make(chan bool, 1)
+		go func() {
+			told := map[string]bool{}
+			for {
+				select {
+				case <-stop:
+					found <- len(told) > 0
+					return
+				default:
+				}
+				for _, pat := range []string{filepath.Join(tmp, "captune-probe-*"), filepath.Join(tmp, "captune-0", "probe-*")} {
+					m, _ := filepath.Glob(pat)
+					for _, d := range m {
+						if !told[d] {
+							told[d] = true
+							fmt.Fprintln(feed, d)
+						}
+					}
+				}
+				time.Sleep(100 * time.Microsecond)
+			}
+		}()
+		out, err := cmd.CombinedOutput()
+		close(stop)
+		if <-found {
+			seen++
+		}
+		if code := exitCode(err); code != 0 && code != 1 {
+			t.Fatalf("try %d: exit %d\n%s", try, code, out)
+		}
+		if after := stampOf(target); after != before {
+			t.Fatalf("try %d: the root-owned file changed: %+v -> %+v", try, before, after)
+		}
+	}
+	feed.Close()
+	racer.Wait()
+	t.Logf("the folder was handed to the racer in %d of 30 tries; racer: %s", seen, strings.TrimSpace(racerOut.String()))
+	if seen == 0 {
+		t.Error("the racer never saw a probe folder")
+	}
+	if b, _ := os.ReadFile(target); string(b) != "root's\n" || stampOf(target) != before {
+		t.Errorf("the root-owned file changed")
+	}
 }

@@ -163,13 +163,15 @@ func (tr *tree) count() int {
 	return len(tr.seen)
 }
 
-// matching lists the seen descendants whose command line contains s.
+// matching lists the seen descendants whose command line, as it is now
+// (after an exec, or a process title), contains s.
 func (tr *tree) matching(s string) []procID {
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
 	var out []procID
 	for _, p := range tr.seen {
-		if strings.Contains(p.what, s) {
+		if start, _, cmd := startOf(p.pid); start == p.start && strings.Contains(cmd, s) {
+			p.what = cmd
 			out = append(out, p)
 		}
 	}

@@ -110,8 +110,15 @@ func superviseMain() int {
 		return refuse(fmt.Errorf("the supervisor refuses the plan: %v", err))
 	}
 	// Terminal signals reach the command's group, which is the
-	// supervisor's own: the supervisor stays to report.
-	signal.Ignore(syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTSTP, syscall.SIGTTIN, syscall.SIGTTOU, syscall.SIGHUP, syscall.SIGPIPE)
+	// supervisor's own: the supervisor stays to report. They are caught,
+	// not ignored: an ignored signal would stay ignored in the command
+	// after its exec (ctrl+c would not stop it), a caught one is reset.
+	caught := make(chan os.Signal, 8)
+	signal.Notify(caught, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTSTP, syscall.SIGTTIN, syscall.SIGTTOU, syscall.SIGHUP)
+	go func() {
+		for range caught {
+		}
+	}()
 	l := cap.NewLauncher(spec.Path, spec.Args, spec.Env)
 	if plan.changesIdentity(self) {
 		l.SetUID(int(spec.UID))
@@ -158,9 +165,22 @@ func superviseMain() int {
 		go func() {
 			var ws syscall.WaitStatus
 			for {
-				if _, err := syscall.Wait4(pid, &ws, 0, nil); err != syscall.EINTR {
-					break
+				_, err := syscall.Wait4(pid, &ws, syscall.WUNTRACED, nil)
+				if err == syscall.EINTR {
+					continue
 				}
+				if err == nil && ws.Stopped() {
+					// ctrl+z stopped the command: captune cannot hand it
+					// to the shell's job control, so it goes on. (Stopped
+					// for reading the terminal from the background, it
+					// stays stopped until captune stops it.)
+					if ws.StopSignal() == syscall.SIGTSTP {
+						_ = syscall.Kill(pid, syscall.SIGCONT)
+						signalGroupMembers(syscall.SIGCONT)
+					}
+					continue
+				}
+				break
 			}
 			exited <- ws
 		}()
