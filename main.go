@@ -13,13 +13,11 @@ import (
 )
 
 func main() {
+	// The hidden modes of the binary (the probe daemon, the raw-mode
+	// supervisor and the janitor) have already run by now, from the
+	// launch package's init: they take nothing from the command line and
+	// check who started them (see launch.Hidden).
 	closeInheritedOnExec()
-	// The hidden modes of the binary: the probe daemon, the raw-mode
-	// supervisor and the janitor. They take nothing from the command line
-	// and check who started them (see launch.Hidden).
-	if code, ok := launch.Hidden(os.Args[1:]); ok {
-		os.Exit(code)
-	}
 	code := cli.Run(cli.Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, ProcRoot: "/proc", Getenv: os.Getenv}, os.Args[1:])
 	launch.Shutdown()
 	os.Exit(code)

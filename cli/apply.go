@@ -171,7 +171,7 @@ func runApply(env Env, args []string) error {
 		a := launchSets(res.Actual)
 		out.Actual, out.UIDs = &a, &uidsJSON{res.UIDs[0], res.UIDs[1], res.UIDs[2]}
 	} else {
-		out.Notes = append(out.Notes, err.Error())
+		out.Notes = append(out.Notes, launch.ErrExited.Error())
 	}
 	for _, pr := range res.Probes {
 		out.Probes = append(out.Probes, probeJSON(pr))
@@ -180,7 +180,7 @@ func runApply(env Env, args []string) error {
 		if readBack {
 			fmt.Fprint(env.Stdout, ApplyText(res))
 		} else {
-			fmt.Fprintf(env.Stdout, "\ncommand PID %d: %v\n", d.PID, err)
+			fmt.Fprintf(env.Stdout, "\ncommand PID %d: %v\n", d.PID, launch.ErrExited)
 		}
 	}
 	if d.Command && plan.Keep == 0 {

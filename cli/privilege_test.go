@@ -163,7 +163,7 @@ func TestUnprivileged(t *testing.T) {
 			if strings.Count(r.stderr, "\n") != 1 || !strings.HasPrefix(r.stderr, "captune: ") {
 				t.Errorf("not one line: %q", r.stderr)
 			}
-			if strings.Contains(r.stdout, "daemon PID") || strings.Contains(r.stdout, "proftpd:") {
+			if strings.Contains(r.stdout, "daemon PID") || strings.Contains(r.stdout, "command PID") || strings.Contains(r.stdout, "proftpd:") {
 				t.Errorf("something ran: %s", r.stdout)
 			}
 		})

@@ -263,3 +263,28 @@ func checkParent(fd int, allowUnreadable bool) (parent, error) {
 	}
 	return parent{PID: ppid, UID: cred.Uid, GID: cred.Gid, Start: start}, nil
 }
+
+// init runs a hidden mode before anything else of the program when the
+// command line names one: every binary that links launch (captune, and
+// test binaries that stand in for it) then acts as the hidden mode and
+// never runs its own main or tests with a hidden mode's arguments.
+func init() {
+	if code, ok := Hidden(os.Args[1:]); ok {
+		os.Exit(code)
+	}
+}
+
+// TestdMain runs the probe daemon; args must be empty (the plan comes
+// over captune's socket). Kept for callers of the former entry point;
+// the binary reaches it through Hidden.
+func TestdMain(args []string) int {
+	code, _ := Hidden(append([]string{TestdArg}, args...))
+	return code
+}
+
+// SuperviseMain runs the raw-mode supervisor; args must be empty. Kept
+// for callers of the former entry point.
+func SuperviseMain(args []string) int {
+	code, _ := Hidden(append([]string{SuperviseArg}, args...))
+	return code
+}

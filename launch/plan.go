@@ -169,7 +169,7 @@ func (p Plan) Preview() string {
 	var b strings.Builder
 	what := "captune's probe daemon (captune re-executed in a hidden test mode)"
 	if len(p.Command) > 0 {
-		what = strings.Join(p.Command, " ")
+		what = commandLine(p.Command)
 	}
 	fmt.Fprintf(&b, "will run:   %s\n", what)
 	fmt.Fprintf(&b, "mode:       %s\n", p.Mode)
@@ -187,9 +187,12 @@ func (p Plan) Preview() string {
 	fmt.Fprintf(&b, "            inheritable %s  %s\n", p.Target.Inheritable.Hex(), p.Target.Inheritable)
 	fmt.Fprintf(&b, "            ambient     %s  %s\n", p.Target.Ambient.Hex(), p.Target.Ambient)
 	fmt.Fprintf(&b, "            bounding    %s\n", p.Target.Bounding.Hex())
-	if p.Keep > 0 {
+	switch {
+	case p.Keep > 0:
 		fmt.Fprintf(&b, "lifetime:   detached; stops by itself after %s (or on SIGTERM)\n", p.Keep)
-	} else {
+	case len(p.Command) > 0:
+		b.WriteString("lifetime:   runs until it ends (ctrl+c or SIGTERM stop it); stopped if captune is killed\n")
+	default:
 		b.WriteString("lifetime:   stopped when captune exits (even if captune is killed)\n")
 	}
 	for _, w := range p.Why {
@@ -199,4 +202,26 @@ func (p Plan) Preview() string {
 		fmt.Fprintf(&b, "note:       %s\n", n)
 	}
 	return b.String()
+}
+
+// commandLine writes argv so that a shell would split it back: plain
+// words as they are, others quoted with Go's escapes (a control character
+// or a byte that is not UTF-8 never reaches the terminal raw).
+func commandLine(argv []string) string {
+	out := make([]string, len(argv))
+	for i, a := range argv {
+		plain := a != ""
+		for _, r := range a {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=:,+%@", r)) {
+				plain = false
+				break
+			}
+		}
+		if plain {
+			out[i] = a
+		} else {
+			out[i] = strconv.Quote(a)
+		}
+	}
+	return strings.Join(out, " ")
 }
