@@ -115,6 +115,13 @@ func TestUnprivileged(t *testing.T) {
 	for _, c := range works {
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
 			r := runAs(t, nobodyID, tmp, c.args...)
+			// ps compares the machine's proftpd sessions with their
+			// configuration; a session someone else runs may differ
+			// (exit 1, "drift"): that is ps's finding, not a privilege
+			// failure, and drift's own tests judge it.
+			if c.args[0] == "ps" && r.code == ExitDiffer && strings.Contains(r.stderr, "(drift)") {
+				r.code = ExitOK
+			}
 			if r.code != ExitOK || !strings.Contains(r.stdout, c.out) {
 				t.Errorf("exit %d, stdout lacks %q:\n%.400s\nstderr: %s", r.code, c.out, r.stdout, r.stderr)
 			}
@@ -125,6 +132,9 @@ func TestUnprivileged(t *testing.T) {
 	}
 	// ps as nobody reads every process without hidepid: its own, root's.
 	r := runAs(t, nobodyID, tmp, "ps", "--json")
+	if r.code != ExitOK && !(r.code == ExitDiffer && strings.Contains(r.stderr, "(drift)")) {
+		t.Errorf("ps --json as nobody: exit %d: %s", r.code, r.stderr)
+	}
 	var procs []struct {
 		PID int    `json:"pid"`
 		UID uint32 `json:"uid"`

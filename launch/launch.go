@@ -233,17 +233,22 @@ func launchHidden(l *cap.Launcher, o Options, spec any, detach bool, stdio []*os
 		d.Stop()
 		return nil, err
 	}
+	// A child that has already ended (it refused) cannot be guarded: its
+	// report says why, and comes first.
+	var guardErr error
 	if !detach {
-		if err := GuardGroup(pid); err != nil {
-			return fail(err)
+		if guardErr = GuardGroup(pid); guardErr == nil {
+			d.guarded = true
 		}
-		d.guarded = true
 	}
-	if err := mine.send(spec); err != nil {
+	if err := mine.send(spec); err != nil && guardErr == nil {
 		return fail(fmt.Errorf("%w: sending the plan: %v", ErrLaunch, err))
 	}
 	var rep report
 	if err := mine.recv(&rep, o.ReadyTimeout); err != nil {
+		if guardErr != nil {
+			return fail(guardErr)
+		}
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			return fail(fmt.Errorf("%w: no report within %s", ErrLaunch, o.ReadyTimeout))
 		}
@@ -254,6 +259,9 @@ func launchHidden(l *cap.Launcher, o Options, spec any, detach bool, stdio []*os
 			return fail(&Refusal{Privilege: true, Reasons: []string{rep.Error}})
 		}
 		return fail(fmt.Errorf("%w: %s", ErrLaunch, rep.Error))
+	}
+	if guardErr != nil {
+		return fail(guardErr)
 	}
 	if rep.PID > 0 {
 		d.PID = rep.PID

@@ -543,11 +543,17 @@ func (s *Server) run(ctx context.Context, timeout time.Duration) error {
 	}
 	s.cmd, s.PID, s.group = cmd, cmd.Process.Pid, true
 	// The janitor kills the whole group (master and sessions) should
-	// captune die; Pdeathsig alone misses the sessions.
-	if err := launch.GuardGroup(s.PID); err != nil {
-		return err
+	// captune die; Pdeathsig alone misses the sessions. A master that
+	// already exited (a port taken) has nothing to guard.
+	if err := launch.GuardGroup(s.PID); err == nil {
+		s.guarded = true
+	} else {
+		select {
+		case <-s.done:
+		case <-time.After(2 * time.Second):
+			return err
+		}
 	}
-	s.guarded = true
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	tick := time.NewTicker(20 * time.Millisecond)
