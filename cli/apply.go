@@ -129,6 +129,11 @@ func runApply(env Env, args []string) error {
 	if err := plan.Check(self); err != nil {
 		return launchError(err)
 	}
+	if len(plan.Command) == 0 {
+		if err := launch.CheckPlace(""); err != nil {
+			return fail(ExitMissing, "apply: %v", err)
+		}
+	}
 	jsonOut := p.has("json")
 	msgs := env.Stdout
 	if jsonOut {

@@ -600,3 +600,21 @@ func keptHolders(t *testing.T, tmp string) []procID {
 	}
 	return out
 }
+
+// TestApplyCommandNotRunnable: a command the daemon's uid cannot run (in
+// a folder only root may enter) is bad input: one line saying so, exit 2,
+// nothing left.
+func TestApplyCommandNotRunnable(t *testing.T) {
+	needRoot(t)
+	tmp := ownTmp(t)
+	private := t.TempDir() // 0700, root's
+	script := filepath.Join(private, "s.sh")
+	os.WriteFile(script, []byte("#!/bin/sh\necho ran\n"), 0o755)
+	cmd := captuneCmd(t, tmp, "apply", "--yes", "--json", "--mode", "raw", "--set", "none", "--", script)
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	code := exitCode(cmd.Run())
+	if code != ExitUsage || !strings.Contains(stderr.String(), "cannot run "+script+" as uid 65534: permission denied") || stdout.Len() > 0 || strings.Contains(stderr.String(), "ran") {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, stdout.String(), stderr.String())
+	}
+}

@@ -395,3 +395,44 @@ func TestHiddenModesHostileArgv(t *testing.T) {
 		})
 	}
 }
+
+// TestHostilePlace: another user made captune's private place first in a
+// shared temporary folder (a folder of theirs, or a symbolic link to one):
+// apply and verify refuse with one line naming it and exit 3, and nothing
+// of theirs changes.
+func TestHostilePlace(t *testing.T) {
+	needRoot(t)
+	needTool(t, "proftpd")
+	for _, kind := range []string{"folder", "symlink"} {
+		t.Run(kind, func(t *testing.T) {
+			tmp := sharedDir(t, 0o1777)
+			theirs := sharedDir(t, 0o777)
+			os.Chown(theirs, nobodyID, nobodyID)
+			place := filepath.Join(tmp, "captune-0")
+			if kind == "folder" {
+				os.Mkdir(place, 0o777)
+				os.Chmod(place, 0o777)
+				os.Chown(place, nobodyID, nobodyID)
+			} else {
+				os.Symlink(theirs, place)
+			}
+			for _, args := range [][]string{{"apply", "--yes", "-CAP_CHOWN"}, {"verify"}} {
+				cmd := captuneCmd(t, tmp, args...)
+				var stdout, stderr strings.Builder
+				cmd.Stdout, cmd.Stderr = &stdout, &stderr
+				code := exitCode(cmd.Run())
+				if code != ExitMissing || !strings.Contains(stderr.String(), place) || strings.Count(stderr.String(), "\n") != 1 || stdout.Len() > 0 {
+					t.Errorf("%v: exit %d, stderr %q, stdout %q; want 3, one line naming %s, before any plan", args, code, stderr.String(), stdout.String(), place)
+				}
+			}
+			if ents, _ := os.ReadDir(theirs); len(ents) > 0 {
+				t.Errorf("made %s in the other user's folder", ents[0].Name())
+			}
+			if kind == "folder" {
+				if ents, _ := os.ReadDir(place); len(ents) > 0 {
+					t.Errorf("made %s in the other user's place", ents[0].Name())
+				}
+			}
+		})
+	}
+}

@@ -105,6 +105,9 @@ func runVerify(env Env, args []string) error {
 	if os.Geteuid() != 0 {
 		return fail(ExitPrivilege, "verify: %v", proftpd.ErrNotRoot)
 	}
+	if err := launch.CheckPlace(""); err != nil {
+		return fail(ExitMissing, "verify: %v", err)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	directives := proftpd.TokenDirectives(tokens)

@@ -101,6 +101,8 @@ type report struct {
 	Error  string  `json:"error,omitempty"`
 	// Refused marks an error of the hidden mode's own checks (privilege).
 	Refused bool `json:"refused,omitempty"`
+	// Usage marks a command that cannot be run (bad input).
+	Usage bool `json:"usage,omitempty"`
 }
 
 // control is a message from captune to a running hidden mode.

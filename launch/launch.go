@@ -255,8 +255,8 @@ func launchHidden(l *cap.Launcher, o Options, spec any, detach bool, stdio []*os
 		return fail(fmt.Errorf("%w: the daemon exited before reporting", ErrLaunch))
 	}
 	if rep.Error != "" {
-		if rep.Refused {
-			return fail(&Refusal{Privilege: true, Reasons: []string{rep.Error}})
+		if rep.Refused || rep.Usage {
+			return fail(&Refusal{Privilege: rep.Refused, Reasons: []string{rep.Error}})
 		}
 		return fail(fmt.Errorf("%w: %s", ErrLaunch, rep.Error))
 	}

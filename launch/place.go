@@ -39,6 +39,26 @@ type Place struct {
 	Path string
 }
 
+// CheckPlace checks the private place under parent (empty: TMPDIR)
+// without making anything: an error wrapping ErrUnsafePlace when the
+// parent, or a place someone else made first, cannot be trusted. A place
+// that does not exist yet is fine.
+func CheckPlace(parent string) error {
+	pl, err := PlaceIn(parent)
+	if err != nil {
+		return err
+	}
+	fd, err := pl.open(false)
+	if err != nil {
+		if errors.Is(err, unix.ENOENT) {
+			return nil
+		}
+		return err
+	}
+	unix.Close(fd)
+	return nil
+}
+
 // placeName is the place's name for an effective uid.
 func placeName(euid int) string { return "captune-" + strconv.Itoa(euid) }
 

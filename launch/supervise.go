@@ -140,7 +140,11 @@ func superviseMain() int {
 	})
 	pid, err := l.Launch(nil)
 	if err != nil {
-		_ = c.send(report{Error: fmt.Sprintf("cannot run %s: %v", spec.Path, err), Refused: errors.Is(err, syscall.EPERM)})
+		bad := false
+		for _, e := range []syscall.Errno{syscall.ENOENT, syscall.EACCES, syscall.ENOEXEC, syscall.ENOTDIR, syscall.ELOOP, syscall.EISDIR} {
+			bad = bad || errors.Is(err, e)
+		}
+		_ = c.send(report{Error: fmt.Sprintf("cannot run %s as uid %d: %v", spec.Path, spec.UID, err), Refused: errors.Is(err, syscall.EPERM), Usage: bad})
 		return 1
 	}
 	execBarrier(pid)
