@@ -649,19 +649,30 @@ func TestVerifySIGTERMAfterLogin(t *testing.T) {
 			t.Fatal(err)
 		}
 		tr := watchTree(cmd.Process.Pid)
-		signalled := false
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		signalled, finished := false, false
+		var err error
 		deadline := time.Now().Add(20 * time.Second)
+	poll:
 		for time.Now().Before(deadline) {
 			if sess := tr.matching("proftpd: captune"); len(sess) > 0 {
 				signalled = cmd.Process.Signal(syscall.SIGTERM) == nil
+				err, finished = <-done, true
 				break
 			}
-			if cmd.ProcessState != nil {
-				break
+			select {
+			case err = <-done:
+				finished = true
+				break poll
+			case <-time.After(200 * time.Microsecond):
 			}
-			time.Sleep(200 * time.Microsecond)
 		}
-		err := cmd.Wait()
+		if !finished {
+			cmd.Process.Kill()
+			<-done
+			t.Fatalf("try %d: no session within 20 s: %s", try, out.String())
+		}
 		tr.halt()
 		code := exitCode(err)
 		switch {

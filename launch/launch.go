@@ -263,9 +263,17 @@ func launchHidden(l *cap.Launcher, o Options, spec any, detach bool, stdio []*os
 	if guardErr != nil {
 		return fail(guardErr)
 	}
-	if rep.PID > 0 {
-		d.PID = rep.PID
+	// The daemon is the launched process itself; a command is the
+	// supervisor's child. Any other PID is not ours to read back.
+	if _, isTestd := spec.(testdSpec); isTestd && rep.PID != pid {
+		return fail(fmt.Errorf("%w: the daemon reported PID %d, not its own %d", ErrLaunch, rep.PID, pid))
 	}
+	if _, isCmd := spec.(superviseSpec); isCmd {
+		if pp, err := procStatField(rep.PID, 4); err != nil || pp != pid {
+			return fail(fmt.Errorf("%w: the supervisor reported PID %d, which is not its child", ErrLaunch, rep.PID))
+		}
+	}
+	d.PID = rep.PID
 	d.Probes = rep.Probes
 	if detach && f.Name != "" {
 		// A kept probe daemon: the folder now belongs to it as well, and

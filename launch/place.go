@@ -127,7 +127,7 @@ func (pl Place) open(create bool) (int, error) {
 	parent, name := filepath.Dir(pl.Path), filepath.Base(pl.Path)
 	pfd, err := unix.Open(parent, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return -1, fmt.Errorf("%w: %s: %v", ErrUnsafePlace, parent, err)
+		return -1, fmt.Errorf("%w: %s: %w", ErrUnsafePlace, parent, err)
 	}
 	defer unix.Close(pfd)
 	if create {
@@ -140,12 +140,12 @@ func (pl Place) open(create bool) (int, error) {
 		if err == unix.ELOOP || err == unix.ENOTDIR {
 			return -1, fmt.Errorf("%w: %s is not a folder (a symbolic link or a file someone put there: remove it, or set TMPDIR)", ErrUnsafePlace, pl.Path)
 		}
-		return -1, fmt.Errorf("%w: %s: %v", ErrUnsafePlace, pl.Path, err)
+		return -1, fmt.Errorf("%w: %s: %w", ErrUnsafePlace, pl.Path, err)
 	}
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		unix.Close(fd)
-		return -1, fmt.Errorf("%w: %s: %v", ErrUnsafePlace, pl.Path, err)
+		return -1, fmt.Errorf("%w: %s: %w", ErrUnsafePlace, pl.Path, err)
 	}
 	if st.Uid != uint32(os.Geteuid()) {
 		unix.Close(fd)
@@ -154,7 +154,7 @@ func (pl Place) open(create bool) (int, error) {
 	if st.Mode&0o7777 != 0o711 {
 		if err := unix.Fchmod(fd, 0o711); err != nil {
 			unix.Close(fd)
-			return -1, fmt.Errorf("%w: %s: %v", ErrUnsafePlace, pl.Path, err)
+			return -1, fmt.Errorf("%w: %s: %w", ErrUnsafePlace, pl.Path, err)
 		}
 	}
 	return fd, nil

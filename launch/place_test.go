@@ -246,3 +246,31 @@ func TestPlaceUnreachable(t *testing.T) {
 		t.Errorf("place %s, want one in /tmp", pl.Path)
 	}
 }
+
+// TestCheckPlace: a place not made yet is fine (nothing is made); one of
+// captune's own is fine; removing a folder when the place is gone is no
+// error.
+func TestCheckPlace(t *testing.T) {
+	parent := parentDir(t)
+	if err := CheckPlace(parent); err != nil {
+		t.Errorf("no place yet: %v", err)
+	}
+	if ents, _ := os.ReadDir(parent); len(ents) > 0 {
+		t.Errorf("CheckPlace made %s", ents[0].Name())
+	}
+	pl := placeUnder(t, parent)
+	f, fd, err := pl.NewFolder("probe", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	syscall.Close(fd)
+	if err := CheckPlace(parent); err != nil {
+		t.Errorf("captune's own place: %v", err)
+	}
+	if err := f.Remove(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Remove(); err != nil {
+		t.Errorf("removing again, with the place gone: %v", err)
+	}
+}
