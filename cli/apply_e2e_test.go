@@ -361,7 +361,7 @@ func TestApplyRawCommandStops(t *testing.T) {
 // JSON names.
 func startWaiting(t *testing.T, args ...string) (*exec.Cmd, int) {
 	t.Helper()
-	cmd := exec.Command(captuneBin(t), append([]string{"apply", "--yes", "--json", "--wait"}, args...)...)
+	cmd := captuneCmd(t, ownTmp(t), append([]string{"apply", "--yes", "--json", "--wait"}, args...)...)
 	stdout, _ := cmd.StdoutPipe()
 	stdin, _ := cmd.StdinPipe()
 	t.Cleanup(func() { stdin.Close(); cmd.Process.Kill(); cmd.Wait() })
@@ -385,7 +385,7 @@ func TestApplyStopsOnSIGINTAndEOF(t *testing.T) {
 	cmd.Wait()
 	waitGone(t, pid, 3*time.Second)
 
-	cmd2 := exec.Command(captuneBin(t), "apply", "--yes", "--json", "--wait")
+	cmd2 := captuneCmd(t, ownTmp(t), "apply", "--yes", "--json", "--wait")
 	stdout, _ := cmd2.StdoutPipe()
 	stdin, _ := cmd2.StdinPipe()
 	if err := cmd2.Start(); err != nil {
@@ -508,14 +508,6 @@ func TestApplyKeepStopsAtDeadline(t *testing.T) {
 			t.Errorf("kill %v: left after the daemon ended: %s", kill, left)
 		}
 	}
-}
-
-func dirOwner(path string) uint32 {
-	var st syscall.Stat_t
-	if syscall.Stat(path, &st) != nil {
-		return 0
-	}
-	return st.Uid
 }
 
 // TestApplyRefusals runs apply in children that lack what it needs.
