@@ -13,18 +13,14 @@ import (
 )
 
 func main() {
+	// The hidden modes of the binary (the probe daemon, the raw-mode
+	// supervisor and the janitor) have already run by now, from the
+	// launch package's init: they take nothing from the command line and
+	// check who started them (see launch.Hidden).
 	closeInheritedOnExec()
-	// The hidden modes apply launches: the probe daemon and the raw-mode
-	// supervisor.
-	if len(os.Args) > 1 {
-		switch os.Args[1] {
-		case launch.TestdArg:
-			os.Exit(launch.TestdMain(os.Args[2:]))
-		case launch.SuperviseArg:
-			os.Exit(launch.SuperviseMain(os.Args[2:]))
-		}
-	}
-	os.Exit(cli.Run(cli.Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, ProcRoot: "/proc", Getenv: os.Getenv}, os.Args[1:]))
+	code := cli.Run(cli.Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, ProcRoot: "/proc", Getenv: os.Getenv}, os.Args[1:])
+	launch.Shutdown()
+	os.Exit(code)
 }
 
 // closeInheritedOnExec marks every descriptor above standard error

@@ -76,10 +76,11 @@ func childPIDs(ppid int) []int {
 	return out
 }
 
-// ofBinary lists the live processes and zombies that are the binary at
-// bin: its executable, or (for zombies, which have none) the name
-// captune.
-func ofBinary(bin string) []string {
+// ofBinary lists the live processes that run the binary at bin (the
+// test's own build, in a folder of its own), and the zombies among the
+// children of parents (the pane's shell, captune): what this test
+// started, never another run's processes.
+func ofBinary(bin string, parents ...int) []string {
 	var out []string
 	ents, _ := os.ReadDir("/proc")
 	for _, e := range ents {
@@ -93,8 +94,11 @@ func ofBinary(bin string) []string {
 		}
 		exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
 		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-		comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
-		if strings.TrimSuffix(exe, " (deleted)") == bin || (state == "Z" && strings.TrimSpace(string(comm)) == "captune") {
+		ours := strings.TrimSuffix(exe, " (deleted)") == bin
+		for _, p := range parents {
+			ours = ours || (state == "Z" && ppid == p && p != 0)
+		}
+		if ours {
 			out = append(out, fmt.Sprintf("%d (state %s, parent %d, %q)", pid, state, ppid, strings.ReplaceAll(string(cmdline), "\x00", " ")))
 		}
 	}
@@ -123,6 +127,7 @@ type tuiRun struct {
 	x       *tmux
 	dir     string // TMPDIR for captune, and the stty records
 	captune int
+	pane    int // the pane's shell
 }
 
 func startTUI(t *testing.T, bin, env string) *tuiRun {
@@ -140,6 +145,7 @@ func startTUI(t *testing.T, bin, env string) *tuiRun {
 	if err != nil {
 		t.Fatal(err)
 	}
+	r.pane = panePID
 	for _, c := range childPIDs(panePID) {
 		if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", c)); exe == bin {
 			r.captune = c
@@ -223,17 +229,26 @@ func nothingLeft(t *testing.T, bin string, r *tuiRun, daemon int) {
 	// A process that outlived captune would be an orphan (parent 1) and
 	// stay; a zombie stays until its parent reaps it (init, for one whose
 	// parent is gone).
-	deadline := time.Now().Add(5 * time.Second)
-	for l := ofBinary(bin); len(l) > 0; l = ofBinary(bin) {
+	deadline := time.Now().Add(10 * time.Second)
+	for l := ofBinary(bin, r.pane, r.captune); len(l) > 0; l = ofBinary(bin, r.pane, r.captune) {
 		if time.Now().After(deadline) {
 			t.Errorf("processes of captune left (orphans or zombies): %v", l)
 			break
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	probes, _ := filepath.Glob(filepath.Join(r.dir, "captune-probe-*"))
-	if len(probes) > 0 {
-		t.Errorf("probe folders left: %v", probes)
+	// captune's private place in the test's own TMPDIR.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		_, err := os.Lstat(filepath.Join(r.dir, "captune-0"))
+		if os.IsNotExist(err) {
+			break
+		}
+		if time.Now().After(deadline) {
+			ents, _ := os.ReadDir(filepath.Join(r.dir, "captune-0"))
+			t.Errorf("private place left in %s (%d entries)", r.dir, len(ents))
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
@@ -345,11 +360,11 @@ func TestTUIUnprivileged(t *testing.T) {
 	if code, _ := r.restored(t); code != 0 {
 		t.Errorf("exit %d", code)
 	}
-	if l := ofBinary(bin); len(l) > 0 {
+	if l := ofBinary(bin, r.pane); len(l) > 0 {
 		t.Errorf("processes left: %v", l)
 	}
-	if probes, _ := filepath.Glob(filepath.Join(r.dir, "captune-probe-*")); len(probes) > 0 {
-		t.Errorf("probe folders: %v", probes)
+	if _, err := os.Lstat(filepath.Join(r.dir, "captune-65534")); !os.IsNotExist(err) {
+		t.Errorf("a private place was made although apply refused: %v", err)
 	}
 }
 
@@ -361,9 +376,78 @@ func startTUIAs(t *testing.T, bin, wrapper string) *tuiRun {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	os.Chmod(dir, 0o777)
+	os.Chmod(dir, 0o777|os.ModeSticky)
 	shell := fmt.Sprintf("stty -g > %[1]s/stty.before; TMPDIR=%[1]s %[2]s %[3]s; echo RESTORED:$?; stty -g > %[1]s/stty.after; sleep 60", dir, wrapper, bin)
 	r := &tuiRun{x: newTmux(t, 120, 40, shell), dir: dir}
 	r.x.waitFor("processes")
+	if p, err := strconv.Atoi(strings.TrimSpace(r.x.run("display-message", "-p", "-t", r.x.session, "#{pane_pid}"))); err == nil {
+		r.pane = p
+	}
 	return r
+}
+
+// TestApplyCommandInTerminal runs apply --mode raw -- /bin/cat in tmux:
+// the command reads the terminal (its process group is the terminal's
+// foreground while it runs) and writes to it, runs until ctrl+c, which
+// reaches it, and captune exits with its status (130: killed by SIGINT),
+// with the terminal's settings as they were and nothing left behind.
+func TestApplyCommandInTerminal(t *testing.T) {
+	need(t, "tmux")
+	needRootE2E(t)
+	bin := buildShared(t)
+	dir, err := os.MkdirTemp("", "captune-e2e-tmp-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o755)
+	shell := fmt.Sprintf("stty -g > %[1]s/stty.before; TMPDIR=%[1]s %[2]s apply --yes --mode raw --set none -- /bin/cat; echo RESTORED:$?; stty -g > %[1]s/stty.after; sleep 60", dir, bin)
+	x := newTmux(t, 120, 40, shell)
+	x.waitFor("read-back: match")
+	x.keys("-l", "hello from the terminal")
+	x.keys("Enter")
+	deadline := time.Now().Add(10 * time.Second)
+	for strings.Count(x.screen(), "hello from the terminal") < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("cat did not echo the line (it does not read the terminal):\n%s", x.screen())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	x.keys("C-c")
+	s := x.waitFor("RESTORED:")
+	if !strings.Contains(s, "RESTORED:130") || !strings.Contains(s, "was killed by SIGINT (status 130)") {
+		t.Errorf("want the command killed by SIGINT and exit 130:\n%s", s)
+	}
+	deadline = time.Now().Add(5 * time.Second)
+	for {
+		after, err := os.ReadFile(filepath.Join(dir, "stty.after"))
+		if err == nil && len(after) > 0 {
+			before, _ := os.ReadFile(filepath.Join(dir, "stty.before"))
+			if string(before) != string(after) {
+				t.Errorf("terminal settings not restored: before %q, after %q", before, after)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("stty after captune never ran")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		ents, _ := os.ReadDir(dir)
+		left := 0
+		for _, e := range ents {
+			if !strings.HasPrefix(e.Name(), "stty.") {
+				left++
+			}
+		}
+		if left == 0 && len(ofBinary(bin)) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("left: %d entries in %s, processes %v", left, dir, ofBinary(bin))
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

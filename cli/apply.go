@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -22,9 +23,9 @@ import (
 
 var applyFlags = []flagSpec{
 	{name: "yes", help: "do not ask for confirmation"},
-	{name: "json", help: "print one JSON object on standard output (messages go to standard error)"},
-	{name: "keep", value: true, optional: true, arg: "[=DURATION]", help: "leave the daemon running, detached, for DURATION (default 10m) or until SIGTERM"},
-	{name: "wait", help: "stay until SIGINT/SIGTERM or end of standard input, then stop the daemon"},
+	{name: "json", help: "print one JSON object on standard output (messages, and a command's standard output, go to standard error)"},
+	{name: "keep", value: true, optional: true, arg: "[=DURATION]", help: "leave the daemon (or command) running, detached, for DURATION (default 10m) or until SIGTERM"},
+	{name: "wait", help: "stay until SIGINT/SIGTERM or end of standard input, then stop the probe daemon"},
 	{name: "uid", value: true, arg: "USER|UID", help: "the daemon's user (default nobody)"},
 	{name: "mode", value: true, arg: "MODE", help: "modcap (default: emulate a proftpd session) or raw (any set, any command)"},
 	{name: "set", value: true, arg: "SET", help: "raw mode: the exact set, as names, hex or libcap text"},
@@ -46,21 +47,46 @@ configuration: permitted and effective as predict says, inheritable and
 ambient empty, bounding unchanged. raw mode gives exactly --set to the
 built-in probe daemon or to -- COMMAND ARGS.
 
-Needs CAP_SETUID and CAP_SETGID (raw mode also CAP_SETPCAP); exit 4 without
-them. Exit 1 when the read-back differs from the plan.`
+A command runs with captune's standard input, output and error (with
+--json its standard output goes to standard error), as the foreground of
+the terminal, with PATH and TERM as its environment. captune reads it back
+as soon as its exec is done, then waits for it to end (ctrl+c and SIGTERM
+stop it: SIGTERM, then SIGKILL after 2 s); what it left running in its
+process group is killed. apply then exits with the command's status
+(128+N when signal N killed it; JSON "command_exit"), or 1 when the
+read-back differed. A command that ends before it can be read back is
+reported as such, with its status. With --keep the command runs
+detached, its standard streams on /dev/null.
+
+Private folders (the probe daemon's) live in $TMPDIR/captune-EUID (/tmp
+when not every user may pass through TMPDIR); captune's janitor removes
+them, and stops what captune started, even when captune is killed, and
+every run sweeps leftovers of dead runs.
+
+Needs CAP_SETUID and CAP_SETGID to switch to the daemon's uid and gid
+(unless --uid is captune's own), CAP_SETPCAP to narrow the bounding set and
+hand over inheritable capabilities, and for the probe daemon CAP_CHOWN to
+give the daemon's files their owners; never grants a capability outside
+captune's own permitted and bounding sets. Exit 4 when captune lacks one
+of these or the set goes beyond its own, 2 for bad input, 3 when the
+daemon or its private folder could not be set up, 1 when the read-back
+differs from the plan.`
 
 type applyJSON struct {
-	PID         int         `json:"pid"`
-	UID         uint32      `json:"uid"`
-	Mode        string      `json:"mode"`
-	Intended    setsJSON    `json:"intended"`
-	Actual      setsJSON    `json:"actual"`
-	UIDs        uidsJSON    `json:"uids"`
-	Match       bool        `json:"match"`
-	Differences []string    `json:"differences"`
-	Probes      []probeJSON `json:"probes"`
-	Kept        *keptJSON   `json:"kept,omitempty"`
-	Notes       []string    `json:"notes"`
+	PID      int       `json:"pid"`
+	UID      uint32    `json:"uid"`
+	Mode     string    `json:"mode"`
+	Intended setsJSON  `json:"intended"`
+	Actual   *setsJSON `json:"actual"`
+	UIDs     *uidsJSON `json:"uids"`
+	// ReadBack is false when a command ended before it could be read.
+	ReadBack    bool                `json:"read_back"`
+	Match       bool                `json:"match"`
+	Differences []string            `json:"differences"`
+	Probes      []probeJSON         `json:"probes"`
+	CommandExit *launch.CommandExit `json:"command_exit,omitempty"`
+	Kept        *keptJSON           `json:"kept,omitempty"`
+	Notes       []string            `json:"notes"`
 }
 
 type probeJSON struct {
@@ -85,7 +111,7 @@ func runApply(env Env, args []string) error {
 	}
 	if p.has("help") {
 		fmt.Fprint(env.Stdout, helpText("apply", "[--yes] [--json] [--keep[=DURATION]] [--wait] [--uid USER|UID] [--mode modcap|raw] [--set SET] [--config FILE] [+CAP_X|-CAP_X ...] [-- COMMAND ARGS...]",
-			applyAbout, applyFlags, "  captune apply --yes -CAP_SETUID\n  captune apply --mode raw --set cap_net_bind_service --yes --json\n  captune apply --mode raw --set cap_net_raw --uid nobody --yes -- /bin/sleep 30\n"))
+			applyAbout, applyFlags, "  captune apply --yes -CAP_SETUID\n  captune apply --mode raw --set cap_net_bind_service --yes --json\n  captune apply --mode raw --set cap_net_raw --uid nobody --yes -- /bin/ping -c1 127.0.0.1\n"))
 		return nil
 	}
 	plan, err := buildPlan(env, p, args)
@@ -101,14 +127,16 @@ func runApply(env Env, args []string) error {
 		return fail(ExitMissing, "apply: reading captune's own state: %v", err)
 	}
 	if err := plan.Check(self); err != nil {
-		var r *launch.Refusal
-		if errors.As(err, &r) && r.Privilege {
-			return fail(ExitPrivilege, "apply: %v", err)
-		}
-		return usagef("apply: %v", err)
+		return launchError(err)
 	}
+	if len(plan.Command) == 0 {
+		if err := launch.CheckPlace(""); err != nil {
+			return fail(ExitMissing, "apply: %v", err)
+		}
+	}
+	jsonOut := p.has("json")
 	msgs := env.Stdout
-	if p.has("json") {
+	if jsonOut {
 		msgs = env.Stderr
 	}
 	fmt.Fprint(msgs, plan.Preview())
@@ -117,41 +145,70 @@ func runApply(env Env, args []string) error {
 			return err
 		}
 	}
-	ctx, stop := signal.NotifyContext(contextBackground(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(contextBackground(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
-	d, err := launch.Start(plan, launch.Options{})
+	opts := launch.Options{}
+	if len(plan.Command) > 0 && plan.Keep == 0 {
+		out := env.Stdout
+		if jsonOut {
+			out = env.Stderr
+		}
+		var closeIO func()
+		opts.Stdin, opts.Stdout, opts.Stderr, closeIO, err = commandIO(env.Stdin, out, env.Stderr)
+		if err != nil {
+			return fail(ExitMissing, "apply: %v", err)
+		}
+		defer closeIO()
+	}
+	d, err := launch.Start(plan, opts)
 	if err != nil {
-		return fail(ExitDiffer, "apply: %v", err)
+		return launchError(err)
 	}
 	defer d.Stop()
 	res, err := launch.ReadBack(sc, d, plan)
-	if err != nil {
-		return fail(ExitDiffer, "apply: %v", err)
+	readBack := err == nil
+	if err != nil && !errors.Is(err, launch.ErrExited) {
+		return fail(ExitMissing, "apply: %v", err)
 	}
-	if p.has("json") {
-		out := applyJSON{PID: res.PID, UID: plan.UID, Mode: plan.Mode.String(), Intended: launchSets(plan.Target), Actual: launchSets(res.Actual),
-			UIDs: uidsJSON{res.UIDs[0], res.UIDs[1], res.UIDs[2]}, Match: res.Match, Differences: nonNil(res.Differences),
-			Probes: []probeJSON{}, Notes: nonNil(plan.Notes)}
-		for _, pr := range res.Probes {
-			out.Probes = append(out.Probes, probeJSON(pr))
+	out := applyJSON{PID: d.PID, UID: plan.UID, Mode: plan.Mode.String(), Intended: launchSets(plan.Target), ReadBack: readBack,
+		Match: res.Match, Differences: nonNil(res.Differences), Probes: []probeJSON{}, Notes: nonNil(plan.Notes)}
+	if readBack {
+		a := launchSets(res.Actual)
+		out.Actual, out.UIDs = &a, &uidsJSON{res.UIDs[0], res.UIDs[1], res.UIDs[2]}
+	} else {
+		out.Notes = append(out.Notes, launch.ErrExited.Error())
+	}
+	for _, pr := range res.Probes {
+		out.Probes = append(out.Probes, probeJSON(pr))
+	}
+	if !jsonOut {
+		if readBack {
+			fmt.Fprint(env.Stdout, ApplyText(res))
+		} else {
+			fmt.Fprintf(env.Stdout, "\ncommand PID %d: %v\n", d.PID, launch.ErrExited)
 		}
-		if plan.Keep > 0 {
-			out.Kept = &keptJSON{Until: time.Now().Add(plan.Keep).Format(time.RFC3339)}
-		}
-		if err := writeJSON(env, out); err != nil {
+	}
+	if d.Command && plan.Keep == 0 {
+		return finishCommand(ctx, env, d, out, res, readBack, jsonOut)
+	}
+	if plan.Keep > 0 {
+		out.Kept = &keptJSON{Until: time.Now().Add(plan.Keep).Format(time.RFC3339)}
+	}
+	if jsonOut {
+		if err := writeJSONSynced(env, out); err != nil {
 			return err
 		}
-		if f, ok := env.Stdout.(*os.File); ok {
-			f.Sync()
-		}
-	} else {
-		fmt.Fprint(env.Stdout, ApplyText(res))
 	}
 	switch {
 	case plan.Keep > 0:
-		fmt.Fprintf(env.Stderr, "captune: daemon %d keeps running, detached, until %s (or SIGTERM)\n", res.PID, time.Now().Add(plan.Keep).Format("15:04:05"))
+		d.ReadDone()
+		what := "daemon"
+		if d.Command {
+			what = "command"
+		}
+		fmt.Fprintf(env.Stderr, "captune: %s %d keeps running, detached, until %s (or SIGTERM)\n", what, d.PID, time.Now().Add(plan.Keep).Format("15:04:05"))
 	case p.has("wait"):
-		fmt.Fprintf(env.Stderr, "captune: daemon %d is running; stop with ctrl+c, SIGTERM or end of input\n", res.PID)
+		fmt.Fprintf(env.Stderr, "captune: daemon %d is running; stop with ctrl+c, SIGTERM or end of input\n", d.PID)
 		eof := make(chan struct{})
 		go func() {
 			if env.Stdin != nil {
@@ -164,17 +221,103 @@ func runApply(env Env, args []string) error {
 		case <-eof:
 		}
 		d.Stop()
-		fmt.Fprintf(msgs, "daemon %d stopped\n", res.PID)
+		fmt.Fprintf(msgs, "daemon %d stopped\n", d.PID)
 	default:
 		d.Stop()
-		if !p.has("json") {
-			fmt.Fprintf(env.Stdout, "daemon %d stopped\n", res.PID)
+		if !jsonOut {
+			fmt.Fprintf(env.Stdout, "daemon %d stopped\n", d.PID)
 		}
 	}
 	if !res.Match {
 		return fail(ExitDiffer, "apply: the read-back differs from the plan: %s", strings.Join(res.Differences, "; "))
 	}
 	return nil
+}
+
+// finishCommand waits for a raw-mode command to end (SIGINT, SIGTERM or
+// SIGHUP to captune stop it), reports its end and returns captune's
+// exit: the command's status, or 1 when the read-back differed.
+func finishCommand(ctx context.Context, env Env, d *launch.Daemon, out applyJSON, res launch.Result, readBack, jsonOut bool) error {
+	exit, err := d.Wait(ctx)
+	d.Stop()
+	if err != nil {
+		return fail(ExitMissing, "apply: command PID %d: %v", d.PID, err)
+	}
+	out.CommandExit = &exit
+	if jsonOut {
+		if err := writeJSONSynced(env, out); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(env.Stdout, "command PID %d %s\n", d.PID, exit)
+	}
+	if readBack && !res.Match {
+		return fail(ExitDiffer, "apply: the read-back differs from the plan: %s", strings.Join(res.Differences, "; "))
+	}
+	return fail(exit.Status(), "")
+}
+
+func writeJSONSynced(env Env, v any) error {
+	if err := writeJSON(env, v); err != nil {
+		return err
+	}
+	if f, ok := env.Stdout.(*os.File); ok {
+		f.Sync()
+	}
+	return nil
+}
+
+// launchError maps a refusal or a failed launch to its exit code.
+func launchError(err error) error {
+	var r *launch.Refusal
+	switch {
+	case errors.As(err, &r) && r.Privilege:
+		return fail(ExitPrivilege, "apply: %v", err)
+	case errors.As(err, &r):
+		return usagef("apply: %v", err)
+	}
+	return fail(ExitMissing, "apply: %v", err)
+}
+
+// commandIO gives a raw-mode command captune's standard input, output
+// and error as files: a writer or reader that is not a file (in tests) is
+// bridged by a pipe, which closeIO closes and drains.
+func commandIO(in io.Reader, out, errw io.Writer) (stdin, stdout, stderr *os.File, closeIO func(), err error) {
+	var closers []func()
+	closeIO = func() {
+		for _, c := range closers {
+			c()
+		}
+	}
+	if f, ok := in.(*os.File); ok {
+		stdin = f
+	}
+	bridge := func(w io.Writer) (*os.File, error) {
+		if f, ok := w.(*os.File); ok {
+			return f, nil
+		}
+		r, wf, err := os.Pipe()
+		if err != nil {
+			return nil, err
+		}
+		done := make(chan struct{})
+		go func() {
+			io.Copy(w, r)
+			r.Close()
+			close(done)
+		}()
+		closers = append(closers, func() { wf.Close(); <-done })
+		return wf, nil
+	}
+	if stdout, err = bridge(out); err != nil {
+		closeIO()
+		return nil, nil, nil, nil, err
+	}
+	if stderr, err = bridge(errw); err != nil {
+		closeIO()
+		return nil, nil, nil, nil, err
+	}
+	return stdin, stdout, stderr, closeIO, nil
 }
 
 // buildPlan turns the command line into a plan; nothing runs yet.
@@ -191,6 +334,9 @@ func buildPlan(env Env, p parsed, raw []string) (launch.Plan, error) {
 	if i := indexOf(raw, "--"); i >= 0 {
 		command = raw[i+1:]
 		p.pos = p.pos[:len(p.pos)-len(command)]
+	}
+	if len(command) > 0 && p.has("wait") {
+		return launch.Plan{}, usagef("apply: --wait belongs to the probe daemon; a command runs until it ends (ctrl+c or SIGTERM stop it)")
 	}
 	keep := time.Duration(0)
 	if p.has("keep") {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"captune/capset"
+	"captune/launch"
 )
 
 // needRoot skips without root, or fails when CAPTUNE_E2E is set.
@@ -36,7 +38,17 @@ var (
 
 // TestMain removes the binary captuneBin built.
 func TestMain(m *testing.M) {
+	// The test binary stands in for captune when the in-process runs
+	// start a hidden mode (verify's janitor): launch's init runs it. It
+	// is also the tests' hostile helpers.
+	if target := os.Getenv("CAPTUNE_TEST_RACER"); target != "" {
+		os.Exit(racerMain(target))
+	}
+	if mode := os.Getenv("CAPTUNE_TEST_FAKE_PROFTPD"); mode != "" {
+		os.Exit(fakeProftpdMain(mode, os.Args[1:]))
+	}
 	code := m.Run()
+	launch.Shutdown()
 	if binPath != "" {
 		os.RemoveAll(filepath.Dir(binPath))
 	}
@@ -72,14 +84,22 @@ type applyOut struct {
 	Mode        string            `json:"mode"`
 	Intended    map[string]string `json:"intended"`
 	Actual      map[string]string `json:"actual"`
+	ReadBack    bool              `json:"read_back"`
 	Match       bool              `json:"match"`
 	Differences []string          `json:"differences"`
 	Probes      []probeJSON       `json:"probes"`
+	CommandExit *struct {
+		Code    int    `json:"code"`
+		Signal  string `json:"signal"`
+		Stopped bool   `json:"stopped_by_captune"`
+	} `json:"command_exit"`
+	Notes []string `json:"notes"`
 }
 
+// runApplyJSON runs apply --yes --json with a TMPDIR of the test's own.
 func runApplyJSON(t *testing.T, args ...string) (applyOut, string, int) {
 	t.Helper()
-	cmd := exec.Command(captuneBin(t), append([]string{"apply", "--yes", "--json"}, args...)...)
+	cmd := captuneCmd(t, ownTmp(t), append([]string{"apply", "--yes", "--json"}, args...)...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -214,23 +234,134 @@ func TestApplyRawSets(t *testing.T) {
 	}
 }
 
+// TestApplyRawCommand: the command's standard input, output and error
+// are captune's (with --json its output goes to standard error and
+// standard output holds one JSON object), it runs to its end, and apply
+// exits with its status, reported as command_exit.
 func TestApplyRawCommand(t *testing.T) {
 	needRoot(t)
-	res, stderr, code := runApplyJSON(t, "--mode", "raw", "--set", "cap_net_raw", "--", "/bin/sleep", "30")
-	if code != 0 || !res.Match || res.PID == 0 {
-		t.Fatalf("exit %d, match %v %v\n%s", code, res.Match, res.Differences, stderr)
+	tmp := ownTmp(t)
+	script := `read line; echo "out:$line"; echo "err:$line" >&2; grep -E '^Cap(Prm|Eff)' /proc/self/status; exit 7`
+	for _, jsonOut := range []bool{false, true} {
+		args := []string{"apply", "--yes", "--mode", "raw", "--set", "cap_net_raw", "--", "/bin/sh", "-c", script}
+		if jsonOut {
+			args = append([]string{"apply", "--json"}, args[1:]...)
+		}
+		cmd := captuneCmd(t, tmp, args...)
+		cmd.Stdin = strings.NewReader("hello\n")
+		var stdout, stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		code := exitCode(cmd.Run())
+		if code != 7 {
+			t.Errorf("json %v: exit %d, want the command's 7\nstdout %s\nstderr %s", jsonOut, code, stdout.String(), stderr.String())
+		}
+		cmdOut, cmdErr := stdout.String(), stderr.String()
+		if jsonOut {
+			var res applyOut
+			if err := json.Unmarshal([]byte(cmdOut), &res); err != nil {
+				t.Fatalf("standard output is not one JSON object: %v\n%s", err, cmdOut)
+			}
+			if res.CommandExit == nil || res.CommandExit.Code != 7 || res.CommandExit.Stopped || !res.Match || !res.ReadBack {
+				t.Errorf("command_exit %+v, match %v, read_back %v", res.CommandExit, res.Match, res.ReadBack)
+			}
+			cmdOut = cmdErr
+		}
+		for _, want := range []string{"out:hello", "CapPrm:\t0000000000002000", "CapEff:\t0000000000002000"} {
+			if !strings.Contains(cmdOut, want) {
+				t.Errorf("json %v: the command's output lacks %q:\n%s", jsonOut, want, cmdOut)
+			}
+		}
+		if !strings.Contains(cmdErr, "err:hello") {
+			t.Errorf("json %v: the command's standard error lacks err:hello:\n%s", jsonOut, cmdErr)
+		}
+		if !jsonOut && !strings.Contains(cmdOut, "exited with status 7") {
+			t.Errorf("the text does not say how the command ended:\n%s", cmdOut)
+		}
 	}
-	if comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", res.PID)); alive(res.PID) && !strings.HasPrefix(string(comm), "sleep") {
-		t.Errorf("pid %d is %q", res.PID, comm)
+}
+
+// TestApplyRawCommandEndsEarly runs commands that end at once, often
+// before captune can read them back: every run exits with the command's
+// status, and a run that could not read the command back says so and
+// reports no sets.
+func TestApplyRawCommandEndsEarly(t *testing.T) {
+	needRoot(t)
+	tmp := ownTmp(t)
+	early := 0
+	for i := 0; i < 20; i++ {
+		cmd := captuneCmd(t, tmp, "apply", "--yes", "--json", "--mode", "raw", "--set", "cap_chown", "--", "/bin/sh", "-c", "exit 5")
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if code := exitCode(err); code != 5 {
+			t.Fatalf("exit %d, want 5\n%s\n%s", code, out, stderr.String())
+		}
+		var res applyOut
+		if err := json.Unmarshal(out, &res); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		if res.CommandExit == nil || res.CommandExit.Code != 5 {
+			t.Errorf("command_exit %+v", res.CommandExit)
+		}
+		if !res.ReadBack {
+			early++
+			if res.Actual != nil || res.Match || !strings.Contains(strings.Join(res.Notes, " "), "nothing was read back") {
+				t.Errorf("nothing read back, yet actual %v, match %v, notes %q", res.Actual, res.Match, res.Notes)
+			}
+		}
 	}
-	waitGone(t, res.PID, 5*time.Second)
+	t.Logf("%d of 20 commands ended before the read-back", early)
+}
+
+// TestApplyRawCommandStops: SIGTERM and SIGINT to captune stop a command
+// that would run on (SIGTERM, then SIGKILL after 2 s for one that ignores
+// it), report it stopped, and exit with its status; nothing is left.
+func TestApplyRawCommandStops(t *testing.T) {
+	needRoot(t)
+	tmp := ownTmp(t)
+	for _, c := range []struct {
+		sig    syscall.Signal
+		script string
+		status int
+		signal string
+	}{
+		{syscall.SIGTERM, "echo started; exec sleep 60", 143, "SIGTERM"},
+		{syscall.SIGINT, "echo started; exec sleep 60", 143, "SIGTERM"},
+		{syscall.SIGTERM, "trap '' TERM; echo started; sleep 60 & sleep 60; wait", 137, "SIGKILL"},
+	} {
+		cmd := captuneCmd(t, tmp, "apply", "--yes", "--json", "--mode", "raw", "--set", "none", "--", "/bin/sh", "-c", c.script)
+		stderr, _ := cmd.StderrPipe()
+		var stdout strings.Builder
+		cmd.Stdout = &stdout
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		tr := watchTree(cmd.Process.Pid)
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() && sc.Text() != "started" {
+		}
+		go io.Copy(io.Discard, stderr)
+		cmd.Process.Signal(c.sig)
+		code := exitCode(cmd.Wait())
+		tr.halt()
+		var res applyOut
+		if err := json.Unmarshal([]byte(stdout.String()), &res); err != nil {
+			t.Fatalf("%v: %v\n%s", c.sig, err, stdout.String())
+		}
+		if code != c.status || res.CommandExit == nil || !res.CommandExit.Stopped || res.CommandExit.Signal != c.signal {
+			t.Errorf("%v (%s): exit %d, command_exit %+v; want %d, %s", c.sig, c.script, code, res.CommandExit, c.status, c.signal)
+		}
+		if left := tr.waitGone(10 * time.Second); len(left) > 0 {
+			t.Errorf("%v: left running: %v", c.sig, left)
+		}
+	}
 }
 
 // startWaiting runs apply --wait and returns the command and the pid the
 // JSON names.
 func startWaiting(t *testing.T, args ...string) (*exec.Cmd, int) {
 	t.Helper()
-	cmd := exec.Command(captuneBin(t), append([]string{"apply", "--yes", "--json", "--wait"}, args...)...)
+	cmd := captuneCmd(t, ownTmp(t), append([]string{"apply", "--yes", "--json", "--wait"}, args...)...)
 	stdout, _ := cmd.StdoutPipe()
 	stdin, _ := cmd.StdinPipe()
 	t.Cleanup(func() { stdin.Close(); cmd.Process.Kill(); cmd.Wait() })
@@ -254,7 +385,7 @@ func TestApplyStopsOnSIGINTAndEOF(t *testing.T) {
 	cmd.Wait()
 	waitGone(t, pid, 3*time.Second)
 
-	cmd2 := exec.Command(captuneBin(t), "apply", "--yes", "--json", "--wait")
+	cmd2 := captuneCmd(t, ownTmp(t), "apply", "--yes", "--json", "--wait")
 	stdout, _ := cmd2.StdoutPipe()
 	stdin, _ := cmd2.StdinPipe()
 	if err := cmd2.Start(); err != nil {
@@ -271,19 +402,60 @@ func TestApplyStopsOnSIGINTAndEOF(t *testing.T) {
 	waitGone(t, res.PID, 3*time.Second)
 }
 
-// TestApplySIGKILLLeavesNothing kills captune with SIGKILL: the probe
-// daemon, and a raw command with its supervisor, stop by themselves.
+// TestApplySIGKILLLeavesNothing kills captune with SIGKILL at many
+// points of a run: the probe daemon (--wait), a raw command, and --keep
+// (whose daemon, once handed over, is then killed with SIGKILL too). Every
+// process captune started ends and its private place is gone, looking
+// only at the test's own TMPDIR and captune's own descendants.
 func TestApplySIGKILLLeavesNothing(t *testing.T) {
 	needRoot(t)
-	for _, args := range [][]string{{"+CAP_FOWNER"}, {"--mode", "raw", "--set", "cap_chown", "--", "/bin/sleep", "60"}} {
-		cmd, pid := startWaiting(t, args...)
-		children := childrenOf(cmd.Process.Pid)
-		cmd.Process.Kill()
-		cmd.Wait()
-		waitGone(t, pid, 5*time.Second)
-		for _, c := range children {
-			waitGone(t, c, 5*time.Second)
-		}
+	runs := []struct {
+		name string
+		args []string
+	}{
+		{"probe daemon", []string{"apply", "--yes", "--wait", "+CAP_FOWNER"}},
+		{"raw command", []string{"apply", "--yes", "--mode", "raw", "--set", "cap_chown", "--", "/bin/sleep", "60"}},
+		{"keep", []string{"apply", "--yes", "--keep=60s", "-CAP_CHOWN"}},
+	}
+	for _, r := range runs {
+		t.Run(r.name, func(t *testing.T) {
+			tmp := ownTmp(t)
+			for try := 0; try < 12; try++ {
+				cmd := captuneCmd(t, tmp, r.args...)
+				cmd.Stdin = nil
+				if err := cmd.Start(); err != nil {
+					t.Fatal(err)
+				}
+				tr := watchTree(cmd.Process.Pid)
+				// Once captune has started its first helper, at a later
+				// point each try.
+				deadline := time.Now().Add(10 * time.Second)
+				for tr.count() == 0 && time.Now().Before(deadline) {
+					time.Sleep(time.Millisecond)
+				}
+				time.Sleep(time.Duration(try*try) * 3 * time.Millisecond)
+				cmd.Process.Kill()
+				cmd.Wait()
+				tr.halt()
+				if r.name == "keep" {
+					// A daemon captune had handed over runs on (--keep);
+					// kill it as a user would. It is in the tree, or named
+					// by its folder's owner record.
+					time.Sleep(200 * time.Millisecond)
+					for _, p := range append(tr.matching(launch.TestdArg), keptHolders(t, tmp)...) {
+						if start, _, cmd := startOf(p.pid); start == p.start && strings.Contains(cmd, launch.TestdArg) {
+							syscall.Kill(p.pid, syscall.SIGKILL)
+						}
+					}
+				}
+				if left := tr.waitGone(15 * time.Second); len(left) > 0 {
+					t.Fatalf("try %d: still running after captune's SIGKILL: %v", try, left)
+				}
+				if left := waitEmpty(tmp, 15*time.Second); left != "" {
+					t.Fatalf("try %d: left in TMPDIR after captune's SIGKILL: %s", try, left)
+				}
+			}
+		})
 	}
 }
 
@@ -306,33 +478,36 @@ func childrenOf(ppid int) []int {
 	return out
 }
 
+// TestApplyKeepStopsAtDeadline: a --keep daemon outlives captune, stops
+// at its deadline, and its folder goes with it; one killed with SIGKILL
+// before its deadline leaves no folder either.
 func TestApplyKeepStopsAtDeadline(t *testing.T) {
 	needRoot(t)
-	res, stderr, code := runApplyJSON(t, "--keep=2s", "-CAP_CHOWN")
-	if code != 0 || !res.Match {
-		t.Fatalf("exit %d %v\n%s", code, res.Differences, stderr)
-	}
-	if !alive(res.PID) {
-		t.Fatal("--keep daemon is not running after captune exited")
-	}
-	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "captune-probe-*"))
-	waitGone(t, res.PID, 6*time.Second)
-	time.Sleep(200 * time.Millisecond)
-	for _, d := range dirs {
-		if _, err := os.Stat(d); err == nil {
-			if owner := dirOwner(d); owner == 65534 {
-				t.Errorf("probe folder %s left behind", d)
-			}
+	for _, kill := range []bool{false, true} {
+		tmp := ownTmp(t)
+		cmd := captuneCmd(t, tmp, "apply", "--yes", "--json", "--keep=3s", "-CAP_CHOWN")
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		var res applyOut
+		if err != nil || json.Unmarshal(out, &res) != nil || !res.Match {
+			t.Fatalf("exit %d %v\n%s\n%s", exitCode(err), res.Differences, out, stderr.String())
+		}
+		if !alive(res.PID) {
+			t.Fatal("--keep daemon is not running after captune exited")
+		}
+		probes, _ := filepath.Glob(filepath.Join(tmp, "captune-0", "probe-*"))
+		if len(probes) != 1 {
+			t.Fatalf("probe folders while the daemon runs: %v", probes)
+		}
+		if kill {
+			syscall.Kill(res.PID, syscall.SIGKILL)
+		}
+		waitGone(t, res.PID, 10*time.Second)
+		if left := waitEmpty(tmp, 10*time.Second); left != "" {
+			t.Errorf("kill %v: left after the daemon ended: %s", kill, left)
 		}
 	}
-}
-
-func dirOwner(path string) uint32 {
-	var st syscall.Stat_t
-	if syscall.Stat(path, &st) != nil {
-		return 0
-	}
-	return st.Uid
 }
 
 // TestApplyRefusals runs apply in children that lack what it needs.
@@ -356,19 +531,23 @@ func TestApplyRefusals(t *testing.T) {
 		{"cap_setpcap", "apply --yes --mode raw --set cap_chown", 4, "lacks cap_setpcap"},
 		{"cap_net_raw", "apply --yes --mode raw --set cap_net_raw,cap_chown", 4, "holds cap_net_raw, outside captune's own"},
 		{"", "apply --yes --uid no-such-user-here", 2, `unknown user "no-such-user-here"`},
+		{"", "apply --yes --uid 4294967295", 2, "4294967295 is (uid_t)-1"},
+		{"", "apply --yes --mode raw --set none --uid 4294967295 -- /bin/true", 2, "not a uid"},
+		{"", "apply --yes --wait --mode raw --set none -- /bin/true", 2, "--wait belongs to the probe daemon"},
 		{"", "apply --yes --mode raw --set cap_chown -- /nonexistent/cmd", 2, "cannot run"},
 		{"", "apply --mode raw --set cap_chown", 2, "not a terminal"},
 		{"", "apply --yes +CAP_NET_RAW", 2, "unknown capability: 'CAP_NET_RAW'"},
 	}
 	for _, c := range cases {
 		t.Run(c.args, func(t *testing.T) {
+			tmp := ownTmp(t)
 			var cmd *exec.Cmd
 			if c.drop != "" {
 				cmd = exec.Command(capsh, "--drop="+c.drop, "--", "-c", "exec "+bin+" "+c.args)
 			} else {
 				cmd = exec.Command(bin, strings.Fields(c.args)...)
 			}
-			before := countProbeDirs()
+			cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
 			out, err := cmd.CombinedOutput()
 			code := 0
 			if ee, ok := err.(*exec.ExitError); ok {
@@ -377,14 +556,57 @@ func TestApplyRefusals(t *testing.T) {
 			if code != c.code || !strings.Contains(string(out), c.want) {
 				t.Errorf("exit %d, want %d; output %q lacks %q", code, c.code, out, c.want)
 			}
-			if strings.Contains(string(out), "daemon PID") || countProbeDirs() != before {
+			if strings.Contains(string(out), "daemon PID") || strings.Contains(string(out), "command PID") {
 				t.Errorf("something was launched: %s", out)
+			}
+			if ents, _ := os.ReadDir(tmp); len(ents) > 0 {
+				t.Errorf("made %s", ents[0].Name())
 			}
 		})
 	}
 }
 
-func countProbeDirs() int {
-	d, _ := filepath.Glob(filepath.Join(os.TempDir(), "captune-probe-*"))
-	return len(d)
+// keptHolders lists the processes the owner records in tmp's private
+// place name.
+func keptHolders(t *testing.T, tmp string) []procID {
+	t.Helper()
+	var out []procID
+	recs, _ := filepath.Glob(filepath.Join(tmp, "captune-0", "*", ".captune-owner"))
+	for _, r := range recs {
+		b, err := os.ReadFile(r)
+		if err != nil {
+			continue
+		}
+		var rec struct {
+			Holders []struct {
+				PID   int    `json:"pid"`
+				Start uint64 `json:"start"`
+			} `json:"holders"`
+		}
+		if json.Unmarshal(b, &rec) != nil {
+			continue
+		}
+		for _, h := range rec.Holders {
+			out = append(out, procID{pid: h.PID, start: strconv.FormatUint(h.Start, 10)})
+		}
+	}
+	return out
+}
+
+// TestApplyCommandNotRunnable: a command the daemon's uid cannot run (in
+// a folder only root may enter) is bad input: one line saying so, exit 2,
+// nothing left.
+func TestApplyCommandNotRunnable(t *testing.T) {
+	needRoot(t)
+	tmp := ownTmp(t)
+	private := t.TempDir() // 0700, root's
+	script := filepath.Join(private, "s.sh")
+	os.WriteFile(script, []byte("#!/bin/sh\necho ran\n"), 0o755)
+	cmd := captuneCmd(t, tmp, "apply", "--yes", "--json", "--mode", "raw", "--set", "none", "--", script)
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	code := exitCode(cmd.Run())
+	if code != ExitUsage || !strings.Contains(stderr.String(), "cannot run "+script+" as uid 65534: permission denied") || stdout.Len() > 0 || strings.Contains(stderr.String(), "ran") {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, stdout.String(), stderr.String())
+	}
 }

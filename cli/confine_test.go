@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -14,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"captune/launch"
 )
 
 // fileStamp is what a change to a file or folder would alter.
@@ -46,7 +49,7 @@ var sensitive = []string{
 func daemonPID(pid int) int {
 	for _, c := range childrenOf(pid) {
 		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", c))
-		if argv := strings.Split(string(b), "\x00"); len(argv) > 2 && argv[1] == "__captune-testd" {
+		if argv := strings.Split(string(b), "\x00"); len(argv) > 1 && argv[1] == launch.TestdArg {
 			return c
 		}
 	}
@@ -57,6 +60,16 @@ func daemonPID(pid int) int {
 // tcp, tcp6, udp, udp6 and raw tables.
 func socketAddrs() map[string]string {
 	out := map[string]string{}
+	if b, err := os.ReadFile("/proc/net/unix"); err == nil {
+		// Num RefCount Protocol Flags Type St Inode [Path]
+		for i, ln := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(ln); i > 0 && len(f) == 7 {
+				out[f[6]] = "unix" // unnamed: a socket pair
+			} else if i > 0 && len(f) > 7 {
+				out[f[6]] = "unix " + f[7]
+			}
+		}
+	}
 	for _, table := range []string{"tcp", "tcp6", "udp", "udp6", "raw", "raw6"} {
 		b, err := os.ReadFile("/proc/net/" + table)
 		if err != nil {
@@ -169,12 +182,9 @@ func TestApplyDaemonConfined(t *testing.T) {
 			for _, p := range sensitive {
 				before[p] = stampOf(p)
 			}
-			probesBefore := map[string]bool{}
-			for _, d := range leftovers(os.TempDir()) {
-				probesBefore[d] = true
-			}
-
+			tmp := ownTmp(t)
 			cmd := exec.Command(bin, append([]string{"apply", "--yes", "--json", "--wait"}, args...)...)
+			cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
 			// A descriptor captune inherits (here a file open for writing)
 			// must not reach the daemon.
 			inherited, err := os.OpenFile(filepath.Join(t.TempDir(), "inherited"), os.O_RDWR|os.O_CREATE, 0o600)
@@ -230,26 +240,21 @@ func TestApplyDaemonConfined(t *testing.T) {
 				t.Fatalf("watched PID %d, the daemon is %d", pid, res.PID)
 			}
 
-			b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", res.PID))
-			if err != nil {
-				t.Fatal(err)
+			// The run's one private folder, in the test's own TMPDIR.
+			dirs, _ := filepath.Glob(filepath.Join(tmp, "captune-0", "probe-*"))
+			if len(dirs) != 1 {
+				t.Fatalf("probe folders in %s: %v", tmp, dirs)
 			}
-			argv := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
-			var spec struct {
-				Dir string `json:"dir"`
-			}
-			if len(argv) < 3 || json.Unmarshal([]byte(argv[2]), &spec) != nil || !strings.HasPrefix(filepath.Base(spec.Dir), "captune-probe-") {
-				t.Fatalf("daemon command line %q", argv)
-			}
-			if filepath.Dir(spec.Dir) != filepath.Clean(os.TempDir()) {
-				t.Errorf("probe folder %s is not in %s", spec.Dir, os.TempDir())
+			spec := struct{ Dir string }{dirs[0]}
+			if fi, err := os.Stat(spec.Dir); err != nil || fi.Sys().(*syscall.Stat_t).Uid != 0 || fi.Mode().Perm() != 0o711 {
+				t.Errorf("probe folder %s: %v, want root's, mode 0711 (the daemon's uid may not rename entries in it)", spec.Dir, err)
 			}
 
 			w.mu.Lock()
 			t.Logf("%d polls of /proc/%d/fd; open files seen: %v; sockets: %v", w.polls, res.PID, keys(w.targets), w.addrs)
 			for l := range w.targets {
 				switch {
-				case strings.HasPrefix(l, spec.Dir+"/"), l == "/dev/null", l == "/dev/null (open for writing)",
+				case strings.HasPrefix(l, spec.Dir+"/"), l == spec.Dir, l == "/dev/null", l == "/dev/null (open for writing)",
 					strings.HasPrefix(l, "pipe:["), strings.HasPrefix(l, "socket:["),
 					l == "anon_inode:[eventpoll]", l == "anon_inode:[eventfd]", l == "anon_inode:[pidfd]",
 					// The Go runtime reads its CPU limit at start (read-only).
@@ -264,6 +269,8 @@ func TestApplyDaemonConfined(t *testing.T) {
 				case err == nil && port == "0" && (host == "0.0.0.0" || host == "::"):
 					// created, not bound yet
 				case err == nil && (host == "127.0.0.1" || host == "::ffff:127.0.0.1") && strings.HasPrefix(a, "tcp "):
+				case a == "unix":
+					// unnamed: captune's socket (the daemon's plan and report)
 				default:
 					t.Errorf("socket %s of the daemon: %s, not 127.0.0.1", ino, a)
 				}
@@ -279,7 +286,7 @@ func TestApplyDaemonConfined(t *testing.T) {
 			for _, e := range ents {
 				names = append(names, e.Name())
 			}
-			if got := strings.Join(names, " "); got != "chmod-me chown-me probe-area secret setgid-me writable" {
+			if got := strings.Join(names, " "); got != ".captune-owner chmod-me chown-me probe-area secret setgid-me writable" {
 				t.Errorf("probe folder holds %q", got)
 			}
 
@@ -292,10 +299,8 @@ func TestApplyDaemonConfined(t *testing.T) {
 			if _, err := os.Stat(spec.Dir); !os.IsNotExist(err) {
 				t.Errorf("probe folder %s still there after the stop (%v)", spec.Dir, err)
 			}
-			for _, d := range leftovers(os.TempDir()) {
-				if !probesBefore[d] {
-					t.Errorf("left behind: %s", d)
-				}
+			if left := waitEmpty(tmp, 10*time.Second); left != "" {
+				t.Errorf("left behind: %s", left)
 			}
 			for _, p := range sensitive {
 				if after := stampOf(p); after != before[p] {
@@ -312,4 +317,134 @@ func keys(m map[string]bool) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// racerMain is a hostile process of the probe daemon's uid: for every
+// folder path it reads on standard input it swaps the probe fixtures for
+// symbolic links to target, as fast as it can, until its input ends; it
+// then prints how many swaps it tried and how many the kernel allowed.
+func racerMain(target string) int {
+	paths := make(chan string, 64)
+	go func() {
+		sc := bufio.NewScanner(os.Stdin)
+		for sc.Scan() {
+			paths <- sc.Text()
+		}
+		close(paths)
+	}()
+	names := []string{"chmod-me", "chown-me", "setgid-me", "writable", "secret"}
+	var dirs []string
+	tried, done := 0, 0
+	for {
+		select {
+		case p, ok := <-paths:
+			if !ok {
+				fmt.Printf("tried %d swaps, %d succeeded\n", tried, done)
+				return 0
+			}
+			dirs = append(dirs, p)
+			if len(dirs) > 4 {
+				dirs = dirs[1:]
+			}
+		default:
+		}
+		if len(dirs) == 0 {
+			time.Sleep(50 * time.Microsecond)
+			continue
+		}
+		for _, d := range dirs {
+			for _, n := range names {
+				tmp := filepath.Join(d, ".swap-"+n)
+				tried++
+				if os.Symlink(target, tmp) == nil && os.Rename(tmp, filepath.Join(d, n)) == nil {
+					done++
+				}
+			}
+		}
+	}
+}
+
+// TestProbeFolderSymlinkRace runs apply with broad sets (cap_fowner,
+// cap_chown, cap_dac_override, cap_fsetid) 30 times while a process of the
+// daemon's uid (nobody) swaps the probe fixtures for symbolic links to a
+// root-owned 0600 file outside, as fast as it can, from the moment the
+// folder appears (the test, as root, tells it the folder's path): the
+// file keeps its mode, owner and content. (Before, the folder belonged to
+// the daemon's uid and the probes followed the links: the file became
+// 0640 in every try.)
+func TestProbeFolderSymlinkRace(t *testing.T) {
+	needRoot(t)
+	tmp := ownTmp(t)
+	shared := sharedDir(t, 0o755)
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	racerBin := filepath.Join(shared, "racer")
+	if out, err := exec.Command("cp", self, racerBin).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v %s", err, out)
+	}
+	target := filepath.Join(shared, "root-secret")
+	if err := os.WriteFile(target, []byte("root's\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before := stampOf(target)
+	racer := exec.Command(racerBin)
+	racer.Env = []string{"CAPTUNE_TEST_RACER=" + target}
+	racer.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobodyID, Gid: nobodyID, Groups: []uint32{}}}
+	racer.Dir = "/"
+	feed, _ := racer.StdinPipe()
+	var racerOut strings.Builder
+	racer.Stdout = &racerOut
+	if err := racer.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { feed.Close(); racer.Wait() }()
+	seen := 0
+	for try := 0; try < 30; try++ {
+		cmd := captuneCmd(t, tmp, "apply", "--yes", "--json", "--mode", "raw", "--set", "cap_fowner,cap_chown,cap_dac_override,cap_fsetid")
+		stop := make(chan struct{})
+		found := make(chan bool, 1)
+		go func() {
+			told := map[string]bool{}
+			for {
+				select {
+				case <-stop:
+					found <- len(told) > 0
+					return
+				default:
+				}
+				for _, pat := range []string{filepath.Join(tmp, "captune-probe-*"), filepath.Join(tmp, "captune-0", "probe-*")} {
+					m, _ := filepath.Glob(pat)
+					for _, d := range m {
+						if !told[d] {
+							told[d] = true
+							fmt.Fprintln(feed, d)
+						}
+					}
+				}
+				time.Sleep(100 * time.Microsecond)
+			}
+		}()
+		out, err := cmd.CombinedOutput()
+		close(stop)
+		if <-found {
+			seen++
+		}
+		if code := exitCode(err); code != 0 && code != 1 {
+			t.Fatalf("try %d: exit %d\n%s", try, code, out)
+		}
+		if after := stampOf(target); after != before {
+			t.Fatalf("try %d: the root-owned file changed: %+v -> %+v", try, before, after)
+		}
+	}
+	feed.Close()
+	racer.Wait()
+	t.Logf("the folder was handed to the racer in %d of 30 tries; racer: %s", seen, strings.TrimSpace(racerOut.String()))
+	if seen == 0 {
+		t.Error("the racer never saw a probe folder")
+	}
+	if b, _ := os.ReadFile(target); string(b) != "root's\n" || stampOf(target) != before {
+		t.Errorf("the root-owned file changed")
+	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"captune/capset"
 	"captune/capset/modcap"
+	"captune/launch"
 	"captune/launch/proftpd"
 	"captune/model"
 )
@@ -42,10 +43,19 @@ changed; /etc/ftpusers is not consulted). It starts proftpd -n, logs in over FTP
 /proc/PID/status, quits, stops proftpd and removes the folder, also on errors
 and on SIGINT/SIGTERM (exit 130).
 
+The folder is a private folder in $TMPDIR/captune-0 (/tmp when not every
+user may pass through TMPDIR, since the login user must reach its home);
+captune's janitor kills the throwaway proftpd and its sessions and removes
+the folder even when captune is killed, and every run sweeps leftovers of
+dead runs. Every step (proftpd -t, -l, -v, the start, the login, the
+read-back) is bounded in time and stops at SIGINT or SIGTERM.
+
 Needs root (proftpd switches to the login user only when started as root) and
 proftpd (apt-get install proftpd-core).
 exit codes: 0 match, 1 the session differs from the prediction, 2 bad input or
-a configuration proftpd rejects, 3 proftpd missing, 4 not root.`
+a configuration proftpd rejects, 3 proftpd missing, or proftpd -t killed or
+out of time, or no safe private folder, 4 not root, 130 stopped by SIGINT or
+SIGTERM (after cleaning up).`
 
 type verifySetsJSON struct {
 	Refused     bool     `json:"refused"`
@@ -95,6 +105,9 @@ func runVerify(env Env, args []string) error {
 	if os.Geteuid() != 0 {
 		return fail(ExitPrivilege, "verify: %v", proftpd.ErrNotRoot)
 	}
+	if err := launch.CheckPlace(""); err != nil {
+		return fail(ExitMissing, "verify: %v", err)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	directives := proftpd.TokenDirectives(tokens)
@@ -106,6 +119,9 @@ func runVerify(env Env, args []string) error {
 		directives += d
 	}
 	rep, err := proftpd.Verify(ctx, proftpd.Spec{Bin: bin, Directives: directives, User: p.get("user"), ProcRoot: env.ProcRoot})
+	if err == nil {
+		err = ctx.Err()
+	}
 	if err != nil {
 		return verifyError(ctx, err)
 	}
@@ -134,10 +150,17 @@ func runVerify(env Env, args []string) error {
 func verifyConfig(ctx context.Context, env Env, bin, path string) (string, error) {
 	abs, _ := filepath.Abs(path)
 	opt := modcap.Options{}
-	if mods, err := proftpd.Modules(bin); err == nil {
+	mods, err := proftpd.ModulesContext(ctx, bin)
+	if ctx.Err() != nil {
+		return "", verifyError(ctx, ctx.Err())
+	}
+	if err == nil {
 		opt.Modules = mods
 	}
-	cfg, err := modcap.ReadFile(abs, opt)
+	cfg, err := readConfig(ctx, abs, opt)
+	if ctx.Err() != nil {
+		return "", verifyError(ctx, ctx.Err())
+	}
 	if err != nil {
 		var ce *modcap.Error
 		if errors.As(err, &ce) {
@@ -147,7 +170,7 @@ func verifyConfig(ctx context.Context, env Env, bin, path string) (string, error
 	}
 	if err := proftpd.Check(ctx, bin, abs); err != nil {
 		var ce *proftpd.ConfigError
-		if errors.As(err, &ce) {
+		if errors.As(err, &ce) && ctx.Err() == nil {
 			return "", usagef("verify: proftpd -t rejects %s: %s", clip(path), ce.Message)
 		}
 		return "", verifyError(ctx, err)
@@ -159,13 +182,35 @@ func verifyConfig(ctx context.Context, env Env, bin, path string) (string, error
 	return proftpd.Decisive(cfg), nil
 }
 
+// readConfig reads a configuration the way predict does, but returns as
+// soon as ctx is done, whatever the read is blocked on (the read itself
+// is then abandoned; captune is about to exit).
+func readConfig(ctx context.Context, path string, opt modcap.Options) (*modcap.Config, error) {
+	type result struct {
+		cfg *modcap.Config
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		cfg, err := modcap.ReadFile(path, opt)
+		ch <- result{cfg, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.cfg, r.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
 // verifyError maps a run's error to its exit code.
 func verifyError(ctx context.Context, err error) error {
 	var ce *proftpd.ConfigError
 	switch {
 	case ctx.Err() != nil || errors.Is(err, context.Canceled):
 		return fail(exitInterrupted, "verify: interrupted: the throwaway proftpd was stopped and its files removed")
-	case errors.Is(err, proftpd.ErrNotInstalled):
+	case errors.Is(err, proftpd.ErrNotInstalled), errors.Is(err, proftpd.ErrIncomplete),
+		errors.Is(err, launch.ErrUnsafePlace), errors.Is(err, launch.ErrJanitor):
 		return fail(ExitMissing, "verify: %v", err)
 	case errors.Is(err, proftpd.ErrNotRoot):
 		return fail(ExitPrivilege, "verify: %v", err)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -321,6 +322,277 @@ func TestVerifySignals(t *testing.T) {
 		}
 		if !interrupted {
 			t.Errorf("%v never reached verify while proftpd ran", sig)
+		}
+	}
+}
+
+// fakeProftpdMain stands in for proftpd (CAPTUNE_TEST_FAKE_PROFTPD):
+// -v and -l answer like proftpd; "-t" passes, or with mode kill-t the
+// process kills itself with SIGKILL; "-n -c FILE" listens on the
+// configuration's port on 127.0.0.1 and never answers a client (a login
+// that hangs).
+func fakeProftpdMain(mode string, args []string) int {
+	has := func(a string) bool {
+		for _, x := range args {
+			if x == a {
+				return true
+			}
+		}
+		return false
+	}
+	switch {
+	case has("-v"):
+		fmt.Println("ProFTPD Version 1.3.8")
+		return 0
+	case has("-l"):
+		out, err := exec.Command("/usr/sbin/proftpd", "-l").Output()
+		if err != nil {
+			return 1
+		}
+		os.Stdout.Write(out)
+		return 0
+	case has("-t"):
+		if mode == "kill-t" {
+			syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		}
+		return 0
+	case has("-n"):
+		conf := ""
+		for i, a := range args {
+			if a == "-c" && i+1 < len(args) {
+				conf = args[i+1]
+			}
+		}
+		b, err := os.ReadFile(conf)
+		if err != nil {
+			return 1
+		}
+		port := ""
+		for _, ln := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(ln, "Port "); ok {
+				port = strings.TrimSpace(v)
+			}
+		}
+		l, err := net.Listen("tcp4", "127.0.0.1:"+port)
+		if err != nil {
+			return 1
+		}
+		var held []net.Conn
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return 1
+			}
+			held = append(held, c) // never answered
+		}
+	}
+	return 2
+}
+
+// fakeProftpd writes a wrapper that runs this test binary as a fake
+// proftpd in mode.
+func fakeProftpd(t *testing.T, mode string) string {
+	t.Helper()
+	dir := sharedDir(t, 0o755)
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrapper := filepath.Join(dir, "proftpd")
+	script := fmt.Sprintf("#!/bin/sh\nCAPTUNE_TEST_FAKE_PROFTPD=%s exec %s \"$@\"\n", mode, self)
+	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return wrapper
+}
+
+// TestVerifyKilledCheck: a proftpd -t killed by a signal judges nothing:
+// verify says proftpd -t did not finish, names the signal, never claims
+// that proftpd rejects the configuration, and exits 3.
+func TestVerifyKilledCheck(t *testing.T) {
+	needVerify(t)
+	tmp := ownTmp(t)
+	conf := filepath.Join(sharedDir(t, 0o755), "proftpd.conf")
+	os.WriteFile(conf, []byte("CapabilitiesSet -CAP_CHOWN\n"), 0o644)
+	fake := fakeProftpd(t, "kill-t")
+	for _, args := range [][]string{{"verify", "--proftpd", fake, "--config", conf}, {"verify", "--proftpd", fake}} {
+		cmd := captuneCmd(t, tmp, args...)
+		out, err := cmd.CombinedOutput()
+		code := exitCode(err)
+		if code != ExitMissing || !strings.Contains(string(out), "did not finish") || !strings.Contains(string(out), "SIGKILL") || strings.Contains(string(out), "rejects") {
+			t.Errorf("%v: exit %d, %q; want 3 saying proftpd -t did not finish (SIGKILL)", args[1:], code, out)
+		}
+	}
+}
+
+// TestVerifyInterruptible sends real SIGINT and SIGTERM to a built
+// captune verify while it is blocked: on a configuration whose Include is
+// a FIFO (captune's reader and proftpd -t would wait for a writer
+// forever), in a login that hangs (a stand-in proftpd that accepts and
+// never answers), and right after a real login. Each run ends within a
+// few seconds with exit 130 (2 is allowed for the FIFO: a reader that
+// refuses FIFOs ends at once), and no process or file is left.
+func TestVerifyInterruptible(t *testing.T) {
+	needVerify(t)
+	tmp := ownTmp(t)
+	shared := sharedDir(t, 0o755)
+	fifo := filepath.Join(shared, "included.conf")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	conf := filepath.Join(shared, "proftpd.conf")
+	os.WriteFile(conf, []byte("CapabilitiesSet -CAP_CHOWN\nInclude "+fifo+"\n"), 0o644)
+	hang := fakeProftpd(t, "hang")
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		for _, c := range []struct {
+			name  string
+			args  []string
+			ready func(tr *tree) bool
+			codes []int
+		}{
+			{"FIFO include", []string{"verify", "--config", conf}, func(*tree) bool { time.Sleep(time.Second); return true }, []int{exitInterrupted, ExitUsage}},
+			{"hanging login", []string{"verify", "--proftpd", hang}, func(tr *tree) bool { return len(tr.matching(hang+" -n")) > 0 || len(tr.matching(" -n -c ")) > 0 }, []int{exitInterrupted}},
+		} {
+			t.Run(sig.String()+" "+c.name, func(t *testing.T) {
+				cmd := captuneCmd(t, tmp, c.args...)
+				var out strings.Builder
+				cmd.Stdout, cmd.Stderr = &out, &out
+				if err := cmd.Start(); err != nil {
+					t.Fatal(err)
+				}
+				tr := watchTree(cmd.Process.Pid)
+				deadline := time.Now().Add(20 * time.Second)
+				for !c.ready(tr) {
+					if time.Now().After(deadline) {
+						cmd.Process.Kill()
+						t.Fatalf("never got ready: %s", out.String())
+					}
+					time.Sleep(5 * time.Millisecond)
+				}
+				if c.name == "hanging login" {
+					time.Sleep(500 * time.Millisecond) // in the login by now
+				}
+				cmd.Process.Signal(sig)
+				done := make(chan error, 1)
+				go func() { done <- cmd.Wait() }()
+				var err error
+				select {
+				case err = <-done:
+				case <-time.After(10 * time.Second):
+					cmd.Process.Kill()
+					<-done
+					t.Fatalf("captune did not end within 10 s of %v: %s", sig, out.String())
+				}
+				tr.halt()
+				code := exitCode(err)
+				ok := false
+				for _, want := range c.codes {
+					ok = ok || code == want
+				}
+				if !ok {
+					t.Errorf("exit %d, want one of %v: %s", code, c.codes, out.String())
+				}
+				if left := tr.waitGone(10 * time.Second); len(left) > 0 {
+					t.Errorf("left running: %v", left)
+				}
+				if left := waitEmpty(tmp, 10*time.Second); left != "" {
+					t.Errorf("left in TMPDIR: %s", left)
+				}
+			})
+		}
+	}
+}
+
+// TestVerifySIGTERMAfterLogin signals verify right after the login: as
+// soon as the session process exists, captune is stopped (SIGSTOP), sent
+// SIGTERM and continued, so the signal is there before verify reads the
+// session back, quits and stops proftpd. Every run exits 130 and prints
+// no result. (Before, the steps after the login ignored the signal: the
+// run printed its result and exited 0.)
+func TestVerifySIGTERMAfterLogin(t *testing.T) {
+	needVerify(t)
+	tmp := ownTmp(t)
+	signalledRuns := 0
+	for try := 0; try < 15 && signalledRuns < 5; try++ {
+		cmd := captuneCmd(t, tmp, "verify")
+		var out strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		tr := watchTree(cmd.Process.Pid)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		signalled, finished := false, false
+		var err error
+		deadline := time.Now().Add(20 * time.Second)
+	poll:
+		for time.Now().Before(deadline) {
+			if sess := tr.matching("proftpd: captune"); len(sess) > 0 {
+				cmd.Process.Signal(syscall.SIGSTOP)
+				signalled = cmd.Process.Signal(syscall.SIGTERM) == nil
+				cmd.Process.Signal(syscall.SIGCONT)
+				err, finished = <-done, true
+				break
+			}
+			select {
+			case err = <-done:
+				finished = true
+				break poll
+			case <-time.After(200 * time.Microsecond):
+			}
+		}
+		tr.halt()
+		if !finished {
+			cmd.Process.Kill()
+			<-done
+			t.Fatalf("try %d: no session within 20 s: %s", try, out.String())
+		}
+		if !signalled {
+			// The run was over before the poll saw its session.
+			continue
+		}
+		signalledRuns++
+		if code := exitCode(err); code != exitInterrupted || strings.Contains(out.String(), "match:") || strings.Contains(out.String(), "DIFFERS") {
+			t.Errorf("try %d: SIGTERM after the login: exit %d, want 130 and no result:\n%s", try, code, out.String())
+		}
+		if left := tr.waitGone(10 * time.Second); len(left) > 0 {
+			t.Fatalf("left running: %v", left)
+		}
+	}
+	if signalledRuns < 3 {
+		t.Errorf("only %d runs were signalled after their login", signalledRuns)
+	}
+	t.Logf("%d runs signalled right after their login, each exited 130", signalledRuns)
+}
+
+// TestVerifySIGKILLLeavesNothing kills verify with SIGKILL at many points
+// (proftpd -t, the start, the login, the read-back, the stop): the
+// throwaway proftpd, its sessions and the run's folder are gone soon
+// after (captune's janitor), looking only at the test's TMPDIR and
+// captune's own descendants.
+func TestVerifySIGKILLLeavesNothing(t *testing.T) {
+	needVerify(t)
+	tmp := ownTmp(t)
+	for try := 0; try < 15; try++ {
+		cmd := captuneCmd(t, tmp, "verify")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		tr := watchTree(cmd.Process.Pid)
+		deadline := time.Now().Add(10 * time.Second)
+		for tr.count() == 0 && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(time.Duration(try*try) * 2 * time.Millisecond)
+		cmd.Process.Kill()
+		cmd.Wait()
+		tr.halt()
+		if left := tr.waitGone(15 * time.Second); len(left) > 0 {
+			t.Fatalf("try %d: still running after captune's SIGKILL: %v", try, left)
+		}
+		if left := waitEmpty(tmp, 15*time.Second); left != "" {
+			t.Fatalf("try %d: left after captune's SIGKILL: %s", try, left)
 		}
 	}
 }

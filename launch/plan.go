@@ -69,14 +69,25 @@ type Plan struct {
 // ErrUnknownUser reports a --uid that names no user.
 var ErrUnknownUser = errors.New("unknown user")
 
+// ErrBadID reports a uid or gid that is not one: (uid_t)-1, 4294967295,
+// means "leave unchanged" to setresuid(2) and chown(2).
+var ErrBadID = errors.New("not a uid")
+
+// noID is (uid_t)-1 and (gid_t)-1.
+const noID = ^uint32(0)
+
 // Identity resolves a user name or number to uid, gid and groups; a
-// number without a passwd entry gets itself as gid.
+// number without a passwd entry gets itself as gid. 4294967295 is no uid
+// (ErrBadID).
 func Identity(spec string) (uid, gid uint32, groups []uint32, name string, err error) {
 	if spec == "" {
 		spec = "nobody"
 	}
 	var u *user.User
 	if n, perr := strconv.ParseUint(spec, 10, 32); perr == nil {
+		if uint32(n) == noID {
+			return 0, 0, nil, "", fmt.Errorf("%w: %s is (uid_t)-1, which the kernel reads as \"leave the uid unchanged\"", ErrBadID, spec)
+		}
 		u, err = user.LookupId(spec)
 		if err != nil {
 			return uint32(n), uint32(n), nil, spec, nil
@@ -87,8 +98,11 @@ func Identity(spec string) (uid, gid uint32, groups []uint32, name string, err e
 			return 0, 0, nil, "", fmt.Errorf("%w %q", ErrUnknownUser, spec)
 		}
 	}
-	uv, _ := strconv.ParseUint(u.Uid, 10, 32)
-	gv, _ := strconv.ParseUint(u.Gid, 10, 32)
+	uv, err1 := strconv.ParseUint(u.Uid, 10, 32)
+	gv, err2 := strconv.ParseUint(u.Gid, 10, 32)
+	if err1 != nil || err2 != nil || uint32(uv) == noID || uint32(gv) == noID {
+		return 0, 0, nil, "", fmt.Errorf("%w: user %q has uid %s and gid %s", ErrBadID, spec, u.Uid, u.Gid)
+	}
 	if ids, err := u.GroupIds(); err == nil {
 		for _, id := range ids {
 			if g, err := strconv.ParseUint(id, 10, 32); err == nil && uint32(g) != uint32(gv) {
@@ -155,7 +169,7 @@ func (p Plan) Preview() string {
 	var b strings.Builder
 	what := "captune's probe daemon (captune re-executed in a hidden test mode)"
 	if len(p.Command) > 0 {
-		what = strings.Join(p.Command, " ")
+		what = commandLine(p.Command)
 	}
 	fmt.Fprintf(&b, "will run:   %s\n", what)
 	fmt.Fprintf(&b, "mode:       %s\n", p.Mode)
@@ -173,9 +187,12 @@ func (p Plan) Preview() string {
 	fmt.Fprintf(&b, "            inheritable %s  %s\n", p.Target.Inheritable.Hex(), p.Target.Inheritable)
 	fmt.Fprintf(&b, "            ambient     %s  %s\n", p.Target.Ambient.Hex(), p.Target.Ambient)
 	fmt.Fprintf(&b, "            bounding    %s\n", p.Target.Bounding.Hex())
-	if p.Keep > 0 {
+	switch {
+	case p.Keep > 0:
 		fmt.Fprintf(&b, "lifetime:   detached; stops by itself after %s (or on SIGTERM)\n", p.Keep)
-	} else {
+	case len(p.Command) > 0:
+		b.WriteString("lifetime:   runs until it ends (ctrl+c or SIGTERM stop it); stopped if captune is killed\n")
+	default:
 		b.WriteString("lifetime:   stopped when captune exits (even if captune is killed)\n")
 	}
 	for _, w := range p.Why {
@@ -185,4 +202,26 @@ func (p Plan) Preview() string {
 		fmt.Fprintf(&b, "note:       %s\n", n)
 	}
 	return b.String()
+}
+
+// commandLine writes argv so that a shell would split it back: plain
+// words as they are, others quoted with Go's escapes (a control character
+// or a byte that is not UTF-8 never reaches the terminal raw).
+func commandLine(argv []string) string {
+	out := make([]string, len(argv))
+	for i, a := range argv {
+		plain := a != ""
+		for _, r := range a {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=:,+%@", r)) {
+				plain = false
+				break
+			}
+		}
+		if plain {
+			out[i] = a
+		} else {
+			out[i] = strconv.Quote(a)
+		}
+	}
+	return strings.Join(out, " ")
 }

@@ -3,7 +3,6 @@ package launch
 import (
 	"errors"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -29,64 +28,116 @@ const (
 type probe struct {
 	cap  capset.Cap
 	name string
-	run  func(spec testdSpec) error
+	run  func(env *probeEnv) error
 	// untestable says why the probe cannot run here, or "".
 	untestable func() string
+}
+
+// probeEnv is what the probes work on: the daemon's folder, open, and the
+// identity of each fixture captune made in it. Every probe opens its
+// fixture with O_NOFOLLOW and O_NONBLOCK relative to the folder, checks
+// that it is the very file captune made (device and inode), and acts on
+// the descriptor (fchown, fchmod, fstat): a fixture swapped for a symbolic
+// link, a FIFO, a hard link or another file is never touched.
+type probeEnv struct {
+	dir      int
+	ids      map[string]fixtureID
+	otherUID uint32
+	otherGID uint32
 }
 
 // errCleared reports that the kernel silently refused (cleared a mode bit).
 var errCleared = errors.New("cleared by the kernel")
 
+// errSwapped reports a fixture that is not the file captune made.
+var errSwapped = errors.New("the fixture is not the file captune made (replaced in the folder)")
+
+// open opens a fixture and checks that it is captune's.
+func (e *probeEnv) open(name string, flags int) (int, error) {
+	fd, err := unix.Openat(e.dir, name, flags|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
+	if err != nil {
+		return -1, err
+	}
+	if err := e.same(fd, name); err != nil {
+		unix.Close(fd)
+		return -1, err
+	}
+	return fd, nil
+}
+
+func (e *probeEnv) same(fd int, name string) error {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return err
+	}
+	id, ok := e.ids[name]
+	if !ok || st.Mode&unix.S_IFMT != unix.S_IFREG || st.Dev != id.Dev || st.Ino != id.Ino {
+		return errSwapped
+	}
+	return nil
+}
+
+// withFile runs fn on the fixture opened read-only.
+func (e *probeEnv) withFile(name string, fn func(fd int) error) error {
+	fd, err := e.open(name, unix.O_RDONLY)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	return fn(fd)
+}
+
 func probes() []probe {
 	return []probe{
 		{capset.NetBindService, "bind a TCP port below ip_unprivileged_port_start on 127.0.0.1", bindLow, bindUntestable},
-		{capset.Chown, "chown a file to another uid", func(s testdSpec) error {
-			return unix.Fchownat(unix.AT_FDCWD, filepath.Join(s.Dir, fileChown), int(s.OtherUID), -1, 0)
+		{capset.Chown, "chown a file to another uid", func(e *probeEnv) error {
+			return e.withFile(fileChown, func(fd int) error { return unix.Fchown(fd, int(e.otherUID), -1) })
 		}, nil},
-		{capset.DacReadSearch, "read a 0600 file owned by another uid", func(s testdSpec) error {
-			fd, err := unix.Open(filepath.Join(s.Dir, fileSecret), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		{capset.DacReadSearch, "read a 0600 file owned by another uid", func(e *probeEnv) error {
+			fd, err := e.open(fileSecret, unix.O_RDONLY)
 			if err == nil {
 				unix.Close(fd)
 			}
 			return err
 		}, nil},
-		{capset.DacOverride, "write a 0644 file owned by another uid", func(s testdSpec) error {
-			fd, err := unix.Open(filepath.Join(s.Dir, fileWrite), unix.O_WRONLY|unix.O_CLOEXEC, 0)
+		{capset.DacOverride, "write a 0644 file owned by another uid", func(e *probeEnv) error {
+			fd, err := e.open(fileWrite, unix.O_WRONLY)
 			if err == nil {
 				unix.Close(fd)
 			}
 			return err
 		}, nil},
-		{capset.Fowner, "chmod a file owned by another uid", func(s testdSpec) error {
-			return unix.Fchmodat(unix.AT_FDCWD, filepath.Join(s.Dir, fileChmod), 0o640, 0)
+		{capset.Fowner, "chmod a file owned by another uid", func(e *probeEnv) error {
+			return e.withFile(fileChmod, func(fd int) error { return unix.Fchmod(fd, 0o640) })
 		}, nil},
-		{capset.Fsetid, "set the setgid bit on a file whose group it is not in", func(s testdSpec) error {
-			p := filepath.Join(s.Dir, fileSetgid)
-			if err := unix.Fchmodat(unix.AT_FDCWD, p, 0o2755, 0); err != nil {
-				return err
-			}
-			var st unix.Stat_t
-			if err := unix.Stat(p, &st); err != nil {
-				return err
-			}
-			if st.Mode&unix.S_ISGID == 0 {
-				return errCleared
-			}
-			return nil
+		{capset.Fsetid, "set the setgid bit on a file whose group it is not in", func(e *probeEnv) error {
+			return e.withFile(fileSetgid, func(fd int) error {
+				if err := unix.Fchmod(fd, 0o2755); err != nil {
+					return err
+				}
+				var st unix.Stat_t
+				if err := unix.Fstat(fd, &st); err != nil {
+					return err
+				}
+				if st.Mode&unix.S_ISGID == 0 {
+					return errCleared
+				}
+				return nil
+			})
 		}, nil},
-		{capset.Setuid, "change to another uid", func(s testdSpec) error {
+		{capset.Setuid, "change to another uid", func(e *probeEnv) error {
 			// setresuid on this thread only (the raw call, not Go's
 			// all-threads wrapper): the daemon's own identity stays.
-			_, _, e := unix.RawSyscall(unix.SYS_SETRESUID, ^uintptr(0), uintptr(s.OtherUID), ^uintptr(0))
-			if e != 0 {
-				return e
+			_, _, errno := unix.RawSyscall(unix.SYS_SETRESUID, ^uintptr(0), uintptr(e.otherUID), ^uintptr(0))
+			if errno != 0 {
+				return errno
 			}
 			return nil
 		}, nil},
-		{capset.Setgid, "change to another gid", func(s testdSpec) error {
-			_, _, e := unix.RawSyscall(unix.SYS_SETRESGID, ^uintptr(0), uintptr(s.OtherGID), ^uintptr(0))
-			if e != 0 {
-				return e
+		{capset.Setgid, "change to another gid", func(e *probeEnv) error {
+			_, _, errno := unix.RawSyscall(unix.SYS_SETRESGID, ^uintptr(0), uintptr(e.otherGID), ^uintptr(0))
+			if errno != 0 {
+				return errno
 			}
 			return nil
 		}, nil},
@@ -109,7 +160,7 @@ func bindUntestable() string {
 	return ""
 }
 
-func bindLow(testdSpec) error {
+func bindLow(*probeEnv) error {
 	start, _ := unprivilegedPortStart()
 	port := start - 1
 	if port > 1023 || port < 1 {
@@ -133,7 +184,7 @@ func bindLow(testdSpec) error {
 // daemon has it in effect and nothing else (cap_dac_override would also
 // let a read through). If that fails and the capability is permitted, the
 // probe runs once more with it raised: "permitted-only".
-func runProbes(spec testdSpec) []Probe {
+func runProbes(env *probeEnv) []Probe {
 	own := cap.GetProc()
 	var out []Probe
 	for _, p := range probes() {
@@ -146,14 +197,14 @@ func runProbes(spec testdSpec) []Probe {
 			}
 		}
 		inEff, _ := own.GetFlag(cap.Effective, cap.Value(p.cap))
-		err := onThread(p, spec, inEff)
+		err := onThread(p, env, inEff)
 		switch {
 		case err == nil:
 			res.Result = "allowed"
 		default:
 			res.Result, res.Errno = "denied", errnoName(err)
 			if perm, _ := own.GetFlag(cap.Permitted, cap.Value(p.cap)); perm && !inEff {
-				if onThread(p, spec, true) == nil {
+				if onThread(p, env, true) == nil {
 					res.Result, res.Errno = "permitted-only", ""
 				}
 			}
@@ -165,7 +216,7 @@ func runProbes(spec testdSpec) []Probe {
 
 // onThread runs a probe on a disposable thread whose effective set holds
 // only the probe's capability (when raise) or nothing.
-func onThread(p probe, spec testdSpec, raise bool) error {
+func onThread(p probe, env *probeEnv, raise bool) error {
 	var result error
 	_, err := cap.FuncLauncher(func(any) error {
 		c := cap.GetProc()
@@ -180,7 +231,7 @@ func onThread(p probe, spec testdSpec, raise bool) error {
 		if err := c.SetProc(); err != nil {
 			return err
 		}
-		result = p.run(spec)
+		result = p.run(env)
 		return nil
 	}).Launch(nil)
 	if err != nil {
@@ -198,6 +249,9 @@ func errnoName(err error) string {
 	}
 	if errors.Is(err, errCleared) {
 		return "the kernel cleared the setgid bit"
+	}
+	if errors.Is(err, errSwapped) {
+		return errSwapped.Error()
 	}
 	return err.Error()
 }

@@ -1,6 +1,7 @@
 package launch
 
 import (
+	"errors"
 	"fmt"
 
 	"captune/capset"
@@ -21,12 +22,24 @@ type Result struct {
 	Probes      []Probe
 }
 
+// ErrExited reports a raw-mode command that ended before captune could
+// read it back: nothing was read back.
+var ErrExited = errors.New("the command ended before captune could read it back: nothing was read back")
+
 // ReadBack reads the process's status (and its threads') through the
-// scanner and compares each of the five sets with the plan.
+// scanner and compares each of the five sets with the plan. A command
+// that has already ended (a zombie: its supervisor reaps it only after
+// the read-back) is not read: the error wraps ErrExited.
 func ReadBack(sc *procscan.Scanner, d *Daemon, p Plan) (Result, error) {
 	r := Result{Plan: p, PID: d.PID, Probes: d.Probes}
 	proc, err := sc.Process(d.PID)
+	if err == nil && (proc.State == 'Z' || proc.State == 'X') {
+		return r, fmt.Errorf("PID %d: %w", d.PID, ErrExited)
+	}
 	if err != nil {
+		if d.Command && errors.Is(err, procscan.ErrProcGone) {
+			return r, fmt.Errorf("PID %d: %w", d.PID, ErrExited)
+		}
 		return r, fmt.Errorf("reading back PID %d: %w", d.PID, err)
 	}
 	s := proc.Sets

@@ -12,7 +12,11 @@ import (
 // process can, could once raised, and cannot do.
 func (r Result) Report() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "daemon PID %d as %s, uids %d/%d/%d (real/effective/saved)\n", r.PID, r.Plan.User, r.UIDs[0], r.UIDs[1], r.UIDs[2])
+	what := "daemon"
+	if len(r.Plan.Command) > 0 {
+		what = "command"
+	}
+	fmt.Fprintf(&b, "%s PID %d as %s, uids %d/%d/%d (real/effective/saved)\n", what, r.PID, r.Plan.User, r.UIDs[0], r.UIDs[1], r.UIDs[2])
 	fmt.Fprintf(&b, "%-12s %-16s  %-16s\n", "", "intended", "actual")
 	for _, row := range []struct {
 		name      string

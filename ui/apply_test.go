@@ -9,18 +9,8 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
-	"captune/launch"
 	"captune/procscan"
 )
-
-// TestMain lets the test binary serve as the probe daemon: apply
-// re-executes /proc/self/exe in its hidden mode.
-func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && os.Args[1] == launch.TestdArg {
-		os.Exit(launch.TestdMain(os.Args[2:]))
-	}
-	os.Exit(m.Run())
-}
 
 // run executes a command and feeds its message back, as the runtime would.
 func run(m Model, cmd tea.Cmd) Model {

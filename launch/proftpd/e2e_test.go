@@ -11,11 +11,13 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"captune/capset"
 	"captune/capset/modcap"
+	"captune/launch"
 )
 
 // The end-to-end tests run the real proftpd. Without proftpd, or without
@@ -119,7 +121,10 @@ func proftpdChildren() []int {
 // TestMain checks, after every test, that no proftpd started by the tests
 // is still running.
 func TestMain(m *testing.M) {
+	// The test binary stands in for captune: verify's janitor is a hidden
+	// mode of the binary that runs it (launch's init runs it).
 	code := m.Run()
+	launch.Shutdown()
 	deadline := time.Now().Add(5 * time.Second)
 	for len(proftpdChildren()) > 0 && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
@@ -335,7 +340,7 @@ func TestE2ESession(t *testing.T) {
 	if !listening("/proc", s.Port, s.PID) {
 		t.Error("not listening")
 	}
-	if !strings.HasPrefix(s.Dir, dir+"/captune-verify-") {
+	if !strings.HasPrefix(s.Dir, dir+"/captune-0/verify-") {
 		t.Errorf("run folder %s is not in %s", s.Dir, dir)
 	}
 	sess.Close()
@@ -351,30 +356,77 @@ func TestE2ESession(t *testing.T) {
 }
 
 // TestE2EUnreachableTemp: a temporary folder the login user cannot pass
-// through (0700) sends the run to /tmp, so that proftpd can chdir to the
-// login's home, and leaves the folder's mode alone.
+// through (0700) sends the run to the private place in /tmp, so that
+// proftpd can chdir to the login's home, and leaves the folder's mode
+// alone; the run's own folder is gone after Stop.
 func TestE2EUnreachableTemp(t *testing.T) {
 	needProftpd(t)
 	private := t.TempDir()
 	if err := os.Chmod(private, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := Verify(context.Background(), Spec{TempDir: private})
+	s, err := Start(context.Background(), Spec{TempDir: private})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Observed.Refused || !rep.Match {
-		t.Errorf("refused %v (%s), differences %v", rep.Observed.Refused, rep.Observed.Reply, rep.Differences)
+	defer s.Stop()
+	if !strings.HasPrefix(s.Dir, "/tmp/captune-0/verify-") {
+		t.Errorf("run folder %s is not in /tmp's private place", s.Dir)
+	}
+	sess, err := s.Login(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sess.Refused {
+		t.Errorf("refused: %s", sess.Reply)
+	}
+	sess.Close()
+	if err := s.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(s.Dir); !os.IsNotExist(err) {
+		t.Errorf("%s left behind (%v)", s.Dir, err)
 	}
 	if fi, _ := os.Stat(private); fi.Mode().Perm() != 0o700 {
 		t.Errorf("mode of %s changed to %o", private, fi.Mode().Perm())
 	}
-	if left, _ := filepath.Glob("/tmp/captune-verify-*"); len(left) > 0 {
-		for _, l := range left {
-			if fi, err := os.Stat(l); err == nil && time.Since(fi.ModTime()) < time.Minute {
-				t.Errorf("left behind: %s", l)
-			}
-		}
+}
+
+// TestCheckBounded: proftpd -t on a configuration whose Include is a FIFO
+// waits for a writer forever; cancelling stops it at once (the process is
+// killed) with context.Canceled, never a ConfigError. A proftpd -t killed
+// by a signal is ErrIncomplete, not a rejection.
+func TestCheckBounded(t *testing.T) {
+	bin := needProftpd(t)
+	dir := runDir(t)
+	fifo := filepath.Join(dir, "fifo.conf")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(fifo)
+	conf := filepath.Join(dir, "include.conf")
+	os.WriteFile(conf, []byte("Include "+fifo+"\n"), 0o600)
+	defer os.Remove(conf)
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(500*time.Millisecond, cancel)
+	start := time.Now()
+	err := Check(ctx, bin, conf)
+	var ce *ConfigError
+	if !errors.Is(err, context.Canceled) || errors.As(err, &ce) {
+		t.Errorf("cancelled proftpd -t: %v", err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("Check returned %s after the cancel", d)
+	}
+	if left := proftpdChildren(); len(left) > 0 {
+		t.Errorf("proftpd -t still running: %v", left)
+	}
+	killer := filepath.Join(dir, "proftpd-killed")
+	os.WriteFile(killer, []byte("#!/bin/sh\nkill -9 $$\n"), 0o755)
+	defer os.Remove(killer)
+	err = Check(context.Background(), killer, conf)
+	if !errors.Is(err, ErrIncomplete) || errors.As(err, &ce) || !strings.Contains(err.Error(), "SIGKILL") {
+		t.Errorf("killed proftpd -t: %v", err)
 	}
 }
 

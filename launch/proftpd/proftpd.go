@@ -29,6 +29,9 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
+	"captune/launch"
 	"captune/procscan"
 )
 
@@ -50,6 +53,65 @@ type ConfigError struct {
 }
 
 func (e *ConfigError) Error() string { return "proftpd rejects the configuration: " + e.Message }
+
+// ErrIncomplete reports a run of proftpd (-t, -l, -v) that did not finish:
+// killed by a signal or still running at its deadline. It says nothing
+// about the configuration.
+var ErrIncomplete = errors.New("did not finish")
+
+// stepTimeout bounds proftpd -l and -v; checkTimeout bounds proftpd -t.
+const (
+	stepTimeout  = 15 * time.Second
+	checkTimeout = 30 * time.Second
+)
+
+// runStep runs proftpd with args, bounded by timeout and ctx: on either,
+// proftpd is killed, and its output pipes are given up 2 s later even if
+// something it started still holds them. combined sends standard error
+// to the output too.
+func runStep(ctx context.Context, timeout time.Duration, bin string, combined bool, args ...string) ([]byte, error) {
+	return runStepDir(ctx, timeout, "", bin, combined, args...)
+}
+
+// runStepIn runs proftpd in dir with standard error in the output.
+func runStepIn(ctx context.Context, timeout time.Duration, dir, bin string, args ...string) ([]byte, error) {
+	return runStepDir(ctx, timeout, dir, bin, true, args...)
+}
+
+func runStepDir(ctx context.Context, timeout time.Duration, dir, bin string, combined bool, args ...string) ([]byte, error) {
+	parent := ctx
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Dir = dir
+	cmd.WaitDelay = 2 * time.Second
+	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C"}
+	buf := &capBuffer{max: 1 << 20}
+	cmd.Stdout = buf
+	if combined {
+		cmd.Stderr = buf
+	}
+	err := cmd.Run()
+	out := []byte(buf.String())
+	name := "proftpd " + strings.Join(args, " ")
+	if err == nil {
+		return out, nil
+	}
+	if parent.Err() != nil {
+		return out, fmt.Errorf("%s: %w", name, parent.Err())
+	}
+	if ctx.Err() != nil {
+		return out, fmt.Errorf("%s %w within %s (killed)", name, ErrIncomplete, timeout)
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return out, fmt.Errorf("%s %w: it was killed by %s", name, ErrIncomplete, signalName(ws.Signal()))
+		}
+		return out, ee
+	}
+	return out, fmt.Errorf("%s: %v", name, err)
+}
 
 // DefaultUser is the login name when Spec.User is empty.
 const DefaultUser = "captune"
@@ -97,7 +159,9 @@ type Server struct {
 	Bin, Version string
 	// Modules are the modules compiled into Bin (proftpd -l).
 	Modules []string
-	// Dir is the run's folder: Stop removes it.
+	// Dir is the run's folder, a private folder of captune's
+	// (launch.MakeFolder): Stop removes it, or captune's janitor should
+	// captune die.
 	Dir string
 	// ConfigPath is the configuration file; Config its whole text.
 	ConfigPath, Config string
@@ -112,6 +176,8 @@ type Server struct {
 	done     chan struct{}
 	out      *capBuffer
 	group    bool
+	guarded  bool
+	folder   launch.Folder
 	stopOnce sync.Once
 	stopErr  error
 }
@@ -140,10 +206,13 @@ func FindBinary(bin string) (string, error) {
 }
 
 // Version runs proftpd -v and returns the version number ("1.3.8").
-func Version(bin string) (string, error) {
-	out, err := exec.Command(bin, "-v").CombinedOutput()
+func Version(bin string) (string, error) { return VersionContext(context.Background(), bin) }
+
+// VersionContext is Version, stopped when ctx is done.
+func VersionContext(ctx context.Context, bin string) (string, error) {
+	out, err := runStep(ctx, stepTimeout, bin, true, "-v")
 	if err != nil {
-		return "", fmt.Errorf("%s -v: %v", bin, err)
+		return "", fmt.Errorf("%s -v: %w", bin, err)
 	}
 	s := strings.TrimSpace(string(out))
 	if i := strings.LastIndex(s, "Version "); i >= 0 {
@@ -156,10 +225,13 @@ func Version(bin string) (string, error) {
 }
 
 // Modules runs proftpd -l and returns the compiled-in modules.
-func Modules(bin string) ([]string, error) {
-	out, err := exec.Command(bin, "-l").Output()
+func Modules(bin string) ([]string, error) { return ModulesContext(context.Background(), bin) }
+
+// ModulesContext is Modules, stopped when ctx is done.
+func ModulesContext(ctx context.Context, bin string) ([]string, error) {
+	out, err := runStep(ctx, stepTimeout, bin, false, "-l")
 	if err != nil {
-		return nil, fmt.Errorf("%s -l: %v", bin, err)
+		return nil, fmt.Errorf("%s -l: %w", bin, err)
 	}
 	var mods []string
 	for _, ln := range strings.Split(string(out), "\n") {
@@ -174,23 +246,19 @@ func Modules(bin string) ([]string, error) {
 	return mods, nil
 }
 
-// Check runs proftpd -t on a configuration file. It returns a
-// *ConfigError carrying proftpd's fatal lines when proftpd refuses it.
+// Check runs proftpd -t on a configuration file (at most 30 s, and no
+// longer than ctx). It returns a *ConfigError carrying proftpd's fatal
+// lines when proftpd refuses the configuration; an error wrapping
+// ErrIncomplete when proftpd -t was killed or ran out of time, which
+// judges nothing; context.Canceled when ctx was cancelled.
 func Check(ctx context.Context, bin, path string) error {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "-t", "-c", path)
-	cmd.Dir = filepath.Dir(path)
-	out, err := cmd.CombinedOutput()
+	out, err := runStepIn(ctx, checkTimeout, filepath.Dir(path), bin, "-t", "-c", path)
 	if err == nil {
 		return nil
 	}
-	if ctx.Err() != nil {
-		return fmt.Errorf("proftpd -t: %w", ctx.Err())
-	}
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) {
-		return fmt.Errorf("proftpd -t: %v", err)
+		return err
 	}
 	return &ConfigError{Message: fatalLines(string(out))}
 }
@@ -289,10 +357,10 @@ func Start(ctx context.Context, spec Spec) (*Server, error) {
 	if s.procRoot == "" {
 		s.procRoot = "/proc"
 	}
-	if s.Version, err = Version(bin); err != nil {
+	if s.Version, err = VersionContext(ctx, bin); err != nil {
 		return nil, err
 	}
-	if s.Modules, err = Modules(bin); err != nil {
+	if s.Modules, err = ModulesContext(ctx, bin); err != nil {
 		return nil, err
 	}
 	ok := false
@@ -319,7 +387,8 @@ func Start(ctx context.Context, spec Spec) (*Server, error) {
 		}
 		s.Port = port
 		s.Config = baseConfig(filepath.Join(s.Dir, "private"), port, group) + spec.Directives
-		if err := os.WriteFile(s.ConfigPath, []byte(s.Config), 0o600); err != nil {
+		_ = os.Remove(s.ConfigPath)
+		if err := writeNew(s.ConfigPath, s.Config); err != nil {
 			return nil, err
 		}
 		if attempt == 0 {
@@ -339,33 +408,26 @@ func Start(ctx context.Context, spec Spec) (*Server, error) {
 	}
 }
 
-// writeFolder makes the run's folder: DIR (0711: the login user may pass
-// through, nobody may list it), DIR/private (0700: configuration, users,
-// pid and scoreboard) and DIR/home (0755: the login's home). proftpd
-// refuses a login whose home the user cannot reach, so a parent folder
-// the login's uid cannot pass through (a 0700 TMPDIR) gives way to /tmp;
-// no existing folder's mode is changed.
+// writeFolder makes the run's folder, a private folder of captune's in
+// the private place under parent (launch.MakeFolder: root's, 0711, so the
+// login user may pass through and nobody may list or change it):
+// DIR/private (0700: configuration, users, pid and scoreboard) and
+// DIR/home (0755: the login's home). The place is under a parent every
+// uid may pass through (else /tmp), since proftpd refuses a login whose
+// home the user cannot reach.
 func (s *Server) writeFolder(parent string) error {
-	if parent == "" {
-		parent = os.TempDir()
-	}
-	if !reachable(parent, s.Account.UID, s.Account.GID) {
-		if !reachable("/tmp", s.Account.UID, s.Account.GID) {
-			return fmt.Errorf("the login's home would be unreachable for uid %d under %s and /tmp: give a temporary folder others may pass through (TMPDIR)", s.Account.UID, parent)
-		}
-		parent = "/tmp"
-	}
-	dir, err := os.MkdirTemp(parent, "captune-verify-")
+	f, dir, err := launch.MakeFolder(parent, "verify")
 	if err != nil {
 		return err
 	}
-	s.Dir = dir
-	private := filepath.Join(dir, "private")
-	s.Account.Home = filepath.Join(dir, "home")
-	s.ConfigPath = filepath.Join(private, "proftpd.conf")
-	if err := os.Chmod(dir, 0o711); err != nil {
-		return err
+	defer dir.Close()
+	s.folder, s.Dir = f, f.Path
+	if !reachable(s.Dir, s.Account.UID, s.Account.GID) {
+		return fmt.Errorf("the login's home would be unreachable for uid %d under %s: give a temporary folder others may pass through (TMPDIR)", s.Account.UID, s.Dir)
 	}
+	private := filepath.Join(s.Dir, "private")
+	s.Account.Home = filepath.Join(s.Dir, "home")
+	s.ConfigPath = filepath.Join(private, "proftpd.conf")
 	if err := os.Mkdir(private, 0o700); err != nil {
 		return err
 	}
@@ -382,10 +444,24 @@ func (s *Server) writeFolder(parent string) error {
 	}
 	a := s.Account
 	passwd := fmt.Sprintf("%s:%s:%d:%d::%s:/bin/false\n", a.Name, hash, a.UID, a.GID, a.Home)
-	if err := os.WriteFile(filepath.Join(private, "passwd"), []byte(passwd), 0o600); err != nil {
+	if err := writeNew(filepath.Join(private, "passwd"), passwd); err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(private, "group"), []byte(a.groupFile()), 0o600)
+	return writeNew(filepath.Join(private, "group"), a.groupFile())
+}
+
+// writeNew creates a 0600 file that must not exist yet (never through a
+// symbolic link).
+func writeNew(path, content string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.WriteString(content); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // reachable reports whether uid (primary group gid) may pass through
@@ -466,6 +542,18 @@ func (s *Server) run(ctx context.Context, timeout time.Duration) error {
 		return fmt.Errorf("starting %s: %v", s.Bin, err)
 	}
 	s.cmd, s.PID, s.group = cmd, cmd.Process.Pid, true
+	// The janitor kills the whole group (master and sessions) should
+	// captune die; Pdeathsig alone misses the sessions. A master that
+	// already exited (a port taken) has nothing to guard.
+	if err := launch.GuardGroup(s.PID); err == nil {
+		s.guarded = true
+	} else {
+		select {
+		case <-s.done:
+		case <-time.After(2 * time.Second):
+			return err
+		}
+	}
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	tick := time.NewTicker(20 * time.Millisecond)
@@ -552,9 +640,7 @@ func (s *Server) Master() (procscan.Process, error) {
 func (s *Server) Stop() error {
 	s.stopOnce.Do(func() {
 		s.kill()
-		if s.Dir != "" {
-			s.stopErr = os.RemoveAll(s.Dir)
-		}
+		s.stopErr = s.folder.Dispose()
 	})
 	return s.stopErr
 }
@@ -574,6 +660,13 @@ func (s *Server) kill() {
 			s.signal(syscall.SIGKILL)
 			<-s.done
 		}
+	}
+	// Sessions that outlived their master (they serve their client) go
+	// too.
+	killLeftovers(s.procRoot, s.PID)
+	if s.guarded {
+		launch.ReleaseGroup(s.PID)
+		s.guarded = false
 	}
 	s.cmd = nil
 }
@@ -609,4 +702,42 @@ func (b *capBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// signalName names a signal ("SIGKILL").
+func signalName(sig syscall.Signal) string {
+	if n := unix.SignalName(sig); n != "" {
+		return n
+	}
+	return sig.String()
+}
+
+// killLeftovers kills what is left of the process group pgid (a reaped
+// master's sessions) within captune's own session. The group's number
+// stays in use while a member lives, so no stranger is hit.
+func killLeftovers(procRoot string, pgid int) {
+	sid, err := unix.Getsid(0)
+	if err != nil {
+		return
+	}
+	ents, _ := os.ReadDir(procRoot)
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(procRoot, e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		st := string(b)
+		i := strings.LastIndexByte(st, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(st[i+1:])
+		if len(f) > 3 && f[2] == strconv.Itoa(pgid) && f[3] == strconv.Itoa(sid) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
 }

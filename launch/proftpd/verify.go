@@ -100,6 +100,10 @@ func Verify(ctx context.Context, spec Spec) (rep Report, err error) {
 	})
 	rep.Differences = Compare(rep.Predicted, obs)
 	rep.Match = len(rep.Differences) == 0
+	if err := ctx.Err(); err != nil {
+		// Stopped after the login: the run is not a result.
+		return rep, err
+	}
 	return rep, nil
 }
 
