@@ -1,11 +1,14 @@
 package procscan
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"captune/safefile"
 )
@@ -19,7 +22,9 @@ import (
 // so the name alone proves nothing. The children of a master are parsed
 // from their title: "proftpd: USER - HOST: STATE" once logged in;
 // anything else ("proftpd: connected: ...", "proftpd: ADDR: USER name")
-// is pre-login. The children of a look-alike get no role.
+// is pre-login. The children of a look-alike get no role. A process that
+// is exiting (a zombie, or one whose executable is already gone) is no
+// master and no look-alike either: it is simply on its way out.
 func assignRoles(procs []Process, check func(Process) string) []LookAlike {
 	byPID := make(map[int]*Process, len(procs))
 	for i := range procs {
@@ -34,11 +39,16 @@ func assignRoles(procs []Process, check func(Process) string) []LookAlike {
 		if parent, ok := byPID[p.PPID]; ok && parent.Comm == "proftpd" {
 			continue
 		}
-		if why := check(*p); why != "" {
-			look = append(look, LookAlike{PID: p.PID, Reason: why})
+		if p.State == 'Z' || p.State == 'X' {
 			continue
 		}
-		p.Role = RoleProftpdMaster
+		switch why := check(*p); why {
+		case "":
+			p.Role = RoleProftpdMaster
+		case exiting:
+		default:
+			look = append(look, LookAlike{PID: p.PID, Reason: why})
+		}
 	}
 	for i := range procs {
 		p := &procs[i]
@@ -72,6 +82,10 @@ func assignRoles(procs []Process, check func(Process) string) []LookAlike {
 	return look
 }
 
+// exiting is what masterCheck says of a process that is exiting: neither a
+// master nor a look-alike worth a note.
+const exiting = "\x00exiting"
+
 // masterCheck says why a process named proftpd is not a credible proftpd
 // master, or "" when it is: its real uid must be root (only root's
 // proftpd can switch to the login user, and another user's process is
@@ -85,6 +99,10 @@ func (s *Scanner) masterCheck(p Process) string {
 	}
 	exe := s.root + "/" + strconv.Itoa(p.PID) + "/exe"
 	link, err := os.Readlink(exe)
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ESRCH) {
+		// The process exited (or is exiting) since it was read.
+		return exiting
+	}
 	if err != nil {
 		return "its executable cannot be read"
 	}
