@@ -111,7 +111,7 @@ func runApply(env Env, args []string) error {
 	}
 	if p.has("help") {
 		fmt.Fprint(env.Stdout, helpText("apply", "[--yes] [--json] [--keep[=DURATION]] [--wait] [--uid USER|UID] [--mode modcap|raw] [--set SET] [--config FILE] [+CAP_X|-CAP_X ...] [-- COMMAND ARGS...]",
-			applyAbout, applyFlags, "  captune apply --yes -CAP_SETUID\n  captune apply --mode raw --set cap_net_bind_service --yes --json\n  captune apply --mode raw --set cap_net_raw --uid nobody --yes -- /bin/ping -c1 127.0.0.1\n"))
+			applyAbout+"\n\n"+capset.SetSyntax, applyFlags, "  captune apply --yes -CAP_SETUID\n  captune apply --mode raw --set cap_net_bind_service --yes --json\n  captune apply --mode raw --set cap_net_raw --uid nobody --yes -- /bin/ping -c1 127.0.0.1\n"))
 		return nil
 	}
 	plan, err := buildPlan(env, p, args)

@@ -79,7 +79,7 @@ func TestSetSyntaxOneRule(t *testing.T) {
 			t.Errorf("--from-set %q: exit %d, stdout %q, stderr %q; want %q", c.set, code, out, errs, c.want)
 		}
 	}
-	for _, cmd := range []string{"emit", "predict"} {
+	for _, cmd := range []string{"emit", "predict", "apply"} {
 		_, out, _ := run(t, cmd, "--help")
 		if !strings.Contains(out, "A lone number such") {
 			t.Errorf("%s --help does not state how a set is read:\n%s", cmd, out)
