@@ -85,19 +85,16 @@ func runPs(env Env, args []string) error {
 	if err != nil {
 		return fail(ExitMissing, "ps: %v", err)
 	}
-	notes := snap.Notes()
-	if len(pids) > 0 {
-		notes = snap.NotesFor(pids)
-	}
-	for _, n := range notes {
-		fmt.Fprintf(env.Stderr, "captune: %s\n", oneLine(n))
-	}
 	known := capset.KnownSet(snap.LastCap)
 	if len(pids) > 0 {
 		return psDetail(env, snap, pids, known, p.has("json"), root, p.get("proftpd-config"))
 	}
 	procs := psSelect(snap.Procs, p.get("filter"), p.has("all"))
-	drift, rep, err := psDrift(env, root, p.get("proftpd-config"), snap.Procs, procs)
+	notes := snap.Notes()
+	if len(procs) < len(snap.Procs) {
+		notes = snap.NotesListing(procs)
+	}
+	drift, rep, err := psDrift(env, root, p.get("proftpd-config"), snap.Procs, procs, notes)
 	if err != nil {
 		return err
 	}
@@ -118,6 +115,15 @@ func runPs(env Env, args []string) error {
 		return err
 	}
 	return driftExit(drift)
+}
+
+// printNotes says on standard error what the scan could not see or
+// ignored; only once the command's input is known good, so that a refusal
+// stays its one line alone.
+func printNotes(env Env, notes []string) {
+	for _, n := range notes {
+		fmt.Fprintf(env.Stderr, "captune: %s\n", oneLine(n))
+	}
 }
 
 // checkProcRoot refuses a --proc folder that is not a proc mount: one
@@ -353,7 +359,7 @@ func psDetail(env Env, snap procscan.Snapshot, pids []int, known capset.Set, asJ
 			missing = append(missing, strconv.Itoa(pid))
 		}
 	}
-	drift, rep, err := psDrift(env, root, config, snap.Procs, found)
+	drift, rep, err := psDrift(env, root, config, snap.Procs, found, snap.NotesFor(pids))
 	if err != nil {
 		return err
 	}

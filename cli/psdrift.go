@@ -69,12 +69,15 @@ func installedProftpd() (drift.Installed, error) {
 // master's configuration (see drift), returning the drifted ones by PID
 // and the report. Pre-login children are never drift. An explicit
 // configuration that cannot be read is a usage error. Sessions whose
-// configuration is unknown get one note on stderr.
-func psDrift(env Env, root, explicit string, all, procs []procscan.Process) (map[int]*driftJSON, drift.Report, error) {
+// configuration is unknown get one note on stderr, after the scan's
+// notes, which are printed only once the configuration is known good (a
+// refusal is its one line alone).
+func psDrift(env Env, root, explicit string, all, procs []procscan.Process, notes []string) (map[int]*driftJSON, drift.Report, error) {
 	c := newDriftChecker(root, explicit, nil)
 	if err := c.Validate(); err != nil {
 		return nil, drift.Report{}, usagef("ps: --proftpd-config: %s", strings.TrimPrefix(err.Error(), drift.ErrConfig.Error()+": "))
 	}
+	printNotes(env, notes)
 	out := map[int]*driftJSON{}
 	proftpdShown := false
 	for _, p := range procs {

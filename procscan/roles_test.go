@@ -86,3 +86,22 @@ func TestExitingProftpdIsNoLookAlike(t *testing.T) {
 		}
 	}
 }
+
+// TestNotesListing: a filtered listing carries the look-alike note only
+// when the look-alike (or a child of it) is listed; malformed files are
+// always noted, since what was left out might have matched.
+func TestNotesListing(t *testing.T) {
+	snap := Snapshot{
+		LookAlikes: []LookAlike{{PID: 600, Reason: "real uid 1000, not root"}},
+		Malformed:  []Malformed{{PID: 70, Path: "70/status", Reason: "CapPrm: bad"}},
+	}
+	other := []Process{{PID: 5, PPID: 1}}
+	if n := snap.NotesListing(other); len(n) != 1 || !strings.Contains(n[0], "malformed") {
+		t.Errorf("listing without the look-alike: %q", n)
+	}
+	for _, listed := range [][]Process{{{PID: 600, PPID: 1}}, {{PID: 601, PPID: 600}}} {
+		if n := snap.NotesListing(listed); len(n) != 2 || !strings.Contains(n[1], "PID 600") {
+			t.Errorf("listing %v: %q", listed, n)
+		}
+	}
+}

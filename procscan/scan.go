@@ -145,6 +145,21 @@ func (s Snapshot) NotesFor(pids []int) []string {
 	return s.notes(want)
 }
 
+// NotesListing returns the notes for a listing of some processes (a
+// filtered list): hidepid and every malformed file (what was left out
+// might have matched), and the look-alikes that are listed or whose
+// children are.
+func (s Snapshot) NotesListing(listed []Process) []string {
+	want := map[int]bool{}
+	for _, p := range listed {
+		want[p.PID], want[p.PPID] = true, true
+	}
+	for _, m := range s.Malformed {
+		want[m.PID] = true
+	}
+	return s.notes(want)
+}
+
 func (s Snapshot) notes(only map[int]bool) []string {
 	var out []string
 	if s.Unreadable > 0 {
