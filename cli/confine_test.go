@@ -257,8 +257,10 @@ func TestApplyDaemonConfined(t *testing.T) {
 				case strings.HasPrefix(l, spec.Dir+"/"), l == spec.Dir, l == "/dev/null", l == "/dev/null (open for writing)",
 					strings.HasPrefix(l, "pipe:["), strings.HasPrefix(l, "socket:["),
 					l == "anon_inode:[eventpoll]", l == "anon_inode:[eventfd]", l == "anon_inode:[pidfd]",
-					// The Go runtime reads its CPU limit at start (read-only).
-					strings.HasPrefix(l, "/sys/fs/cgroup/") && !strings.HasSuffix(l, "(open for writing)"):
+					// The Go runtime reads its CPU limit at start (read-only):
+					// its own cgroup and mountinfo, then the cgroup's files.
+					strings.HasPrefix(l, "/sys/fs/cgroup/") && !strings.HasSuffix(l, "(open for writing)"),
+					l == fmt.Sprintf("/proc/%d/mountinfo", res.PID), l == fmt.Sprintf("/proc/%d/cgroup", res.PID):
 				default:
 					t.Errorf("the daemon held %q, outside its folder %s", l, spec.Dir)
 				}
