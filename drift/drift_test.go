@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"captune/capset/modcap"
 	"captune/procscan"
 )
 
@@ -306,15 +307,32 @@ func TestCompiledInDefaults(t *testing.T) {
 	installed := func() (Installed, error) {
 		return Installed{Binary: bin, Defaults: Defaults{ConfigFile: conf, PidFile: pidFile, ScoreboardFile: filepath.Join(dir, "run", "proftpd.scoreboard")}}, nil
 	}
+	// A listening socket of the master on port (hex) in its net/tcp.
+	listen := func(root, hexPort string) {
+		write(t, filepath.Join(root, "10", "net", "tcp"), "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"+
+			"   0: 00000000:"+hexPort+" 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4242 1 0000000000000000 100 0 0 10 0\n")
+	}
 	for _, c := range []struct {
-		exe    string
-		status Status
-		note   string
+		exe     string
+		hexPort string // "" for no listening socket
+		status  Status
+		note    string
 	}{
-		{bin, Known, "its PidFile " + pidFile + " holds PID 10"},
-		{other, Unknown, "no PidFile known"},
+		{bin, "0015", Known, "its PidFile " + pidFile + " holds PID 10 and the master listens on port 21, as the file says"},
+		// The defaults only show that the master's file sets no PidFile
+		// either: a master on another port runs another file.
+		{bin, "0849", Unknown, "the master listens on port 2121, which the file's servers do not use (21)"},
+		{bin, "", Unknown, "the master's listening sockets cannot be read to tell"},
+		{other, "0015", Unknown, "no PidFile known"},
 	} {
-		root := procTree(t, map[int]map[int]string{10: {}})
+		fds := map[int]string{}
+		if c.hexPort != "" {
+			fds[3] = "socket:[4242]"
+		}
+		root := procTree(t, map[int]map[int]string{10: fds})
+		if c.hexPort != "" {
+			listen(root, c.hexPort)
+		}
 		if err := os.Symlink(c.exe, filepath.Join(root, "10", "exe")); err != nil {
 			t.Fatal(err)
 		}
@@ -324,7 +342,26 @@ func TestCompiledInDefaults(t *testing.T) {
 		}
 		rep := liveChecker(root, opt).Check([]procscan.Process{master(10), session(11, 10)})
 		if id := rep.Masters[10]; id.Status != c.status || !strings.Contains(id.Note, c.note) || (c.status == Known && id.Config != conf) {
-			t.Errorf("master running %s: %+v, want %s naming %q", c.exe, id, c.status, c.note)
+			t.Errorf("master running %s on port %s: %+v, want %s naming %q", c.exe, c.hexPort, id, c.status, c.note)
+		}
+	}
+}
+
+// TestConfigPorts: the ports a configuration's servers listen on.
+func TestConfigPorts(t *testing.T) {
+	for _, c := range []struct{ conf, want string }{
+		{"ServerName x\n", "21"},
+		{"Port 2121\n", "2121"},
+		{"Port 0\n<VirtualHost 127.0.0.2>\nPort 2222\n</VirtualHost>\n", "2222"},
+		{"Port 2121\n<VirtualHost 127.0.0.2>\n</VirtualHost>\n", "21, 2121"},
+		{"<Global>\nPort 2323\n</Global>\n<VirtualHost 127.0.0.2>\n</VirtualHost>\n", "2323"},
+	} {
+		cfg, err := modcap.ReadString("t.conf", c.conf, modcap.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := portList(configPorts(cfg)); got != c.want {
+			t.Errorf("%q: ports %s, want %s", c.conf, got, c.want)
 		}
 	}
 }

@@ -135,13 +135,18 @@ func (r *round) evidence(m procscan.Process, cfg *modcap.Config) evidence {
 	var ev evidence
 	pidFile, sbFile := fileSettings(cfg)
 	d, haveDefaults := r.defaultsFor(m)
+	pidDefault, sbDefault := false, false
 	if pidFile == "" && haveDefaults {
-		pidFile = d.PidFile
+		pidFile, pidDefault = d.PidFile, true
 	}
 	if sbFile == "" && haveDefaults {
-		sbFile = d.ScoreboardFile
+		sbFile, sbDefault = d.ScoreboardFile, true
 	}
 	var match []string
+	// byDefault stays set while every match comes through a compiled-in
+	// default: that only shows the master's configuration sets no
+	// PidFile (or ScoreboardFile) either, which any file may share.
+	byDefault := true
 	if pidFile != "" && r.c.live {
 		pid, err := readPidFile(pidFile, trusted(m))
 		switch {
@@ -149,6 +154,7 @@ func (r *round) evidence(m procscan.Process, cfg *modcap.Config) evidence {
 			ev.none = append(ev.none, "PidFile "+shortErr(pidFile, err).Error())
 		case pid == m.PID:
 			match = append(match, fmt.Sprintf("its PidFile %s holds PID %d", pidFile, m.PID))
+			byDefault = byDefault && pidDefault
 		case r.isMaster(pid):
 			ev.other = fmt.Sprintf("its PidFile %s holds PID %d, another proftpd master", pidFile, pid)
 		default:
@@ -165,6 +171,7 @@ func (r *round) evidence(m procscan.Process, cfg *modcap.Config) evidence {
 				what = "ScoreboardFile"
 			}
 			match = append(match, fmt.Sprintf("the master holds its %s %s open (fd %s)", what, held, fd))
+			byDefault = byDefault && sbDefault
 		} else if other := r.heldBy(m.PID, lock, filepath.Clean(sbFile)); other != 0 {
 			ev.other = fmt.Sprintf("proftpd master %d holds its ScoreboardFile lock %s open", other, lock)
 		} else {
@@ -178,8 +185,96 @@ func (r *round) evidence(m procscan.Process, cfg *modcap.Config) evidence {
 		ev.other = ""
 		return ev
 	}
+	if len(match) > 0 && byDefault {
+		// Through proftpd's defaults only: the master's listening ports
+		// must also be the file's, else it is another file that sets no
+		// PidFile or ScoreboardFile either.
+		listen := r.listenPorts(m.PID)
+		want := configPorts(cfg)
+		switch {
+		case len(listen) == 0:
+			ev.none = append(ev.none, strings.Join(match, " and ")+", but those are proftpd's defaults, which any configuration without PidFile and ScoreboardFile shares, and the master's listening sockets cannot be read to tell")
+			return ev
+		case !subset(listen, want):
+			ev.none = append(ev.none, fmt.Sprintf("%s, but those are proftpd's defaults, which any configuration without PidFile and ScoreboardFile shares, and the master listens on port %s, which the file's servers do not use (%s)",
+				strings.Join(match, " and "), portList(listen), portList(want)))
+			return ev
+		}
+		match = append(match, fmt.Sprintf("the master listens on port %s, as the file says (the PidFile and ScoreboardFile are proftpd's defaults)", portList(listen)))
+	}
 	ev.match = strings.Join(match, " and ")
 	return ev
+}
+
+// listenPorts are the TCP ports process pid listens on.
+func (r *round) listenPorts(pid int) map[int]bool {
+	out := map[int]bool{}
+	for _, s := range tcpSockets(r.c.root, pid, tcpListen) {
+		out[s.port] = true
+	}
+	return out
+}
+
+// configPorts are the ports the configuration's servers listen on: each
+// server's first Port (its own, else a <Global>'s), 21 without one; Port
+// 0 listens on none.
+func configPorts(cfg *modcap.Config) map[int]bool {
+	first := func(nodes []*modcap.Node) (int, bool) {
+		for _, n := range nodes {
+			if !n.Section && n.Is("Port") && len(n.Args) > 0 {
+				if p, err := strconv.Atoi(n.Args[0]); err == nil {
+					return p, true
+				}
+			}
+		}
+		return 0, false
+	}
+	main, vhosts, global := cfg.Servers()
+	out := map[int]bool{}
+	for _, nodes := range append([][]*modcap.Node{main.Nodes}, func() [][]*modcap.Node {
+		var v [][]*modcap.Node
+		for _, h := range vhosts {
+			v = append(v, h.Nodes)
+		}
+		return v
+	}()...) {
+		p, ok := first(nodes)
+		if !ok {
+			p, ok = first(global)
+		}
+		if !ok {
+			p = 21
+		}
+		if p > 0 {
+			out[p] = true
+		}
+	}
+	return out
+}
+
+func subset(a, b map[int]bool) bool {
+	for k := range a {
+		if !b[k] {
+			return false
+		}
+	}
+	return true
+}
+
+func portList(ports map[int]bool) string {
+	var l []int
+	for p := range ports {
+		l = append(l, p)
+	}
+	sort.Ints(l)
+	parts := make([]string, len(l))
+	for i, p := range l {
+		parts[i] = strconv.Itoa(p)
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
 }
 
 // fileSettings are the main server's PidFile and ScoreboardFile.

@@ -112,10 +112,36 @@ const maxNetFile = 16 << 20
 // SessionAddr is the local address of a session's control connection
 // (it selects the <VirtualHost>), or "" when it cannot be read.
 func SessionAddr(root string, pid int) string {
+	for _, s := range tcpSockets(root, pid, tcpEstablished) {
+		if v4 := s.ip.To4(); v4 != nil {
+			return v4.String()
+		}
+		return s.ip.String()
+	}
+	return ""
+}
+
+// The TCP states of /proc/net/tcp that captune looks for.
+const (
+	tcpEstablished = "01"
+	tcpListen      = "0A"
+)
+
+// tcpSocket is a local TCP address of a process.
+type tcpSocket struct {
+	ip   net.IP
+	port int
+}
+
+// tcpSockets lists the local addresses of process pid's own TCP sockets
+// (its descriptors, by inode, against its network namespace's net/tcp and
+// net/tcp6) in the given state. Everything is read with readlink and
+// bounded, non-blocking reads.
+func tcpSockets(root string, pid int, state string) []tcpSocket {
 	dir := filepath.Join(root, strconv.Itoa(pid))
 	d, err := safefile.OpenDir(filepath.Join(dir, "fd"))
 	if err != nil {
-		return ""
+		return nil
 	}
 	names, _ := d.Readdirnames(-1)
 	d.Close()
@@ -126,6 +152,10 @@ func SessionAddr(root string, pid int) string {
 			inodes[strings.TrimSuffix(strings.TrimPrefix(l, "socket:["), "]")] = true
 		}
 	}
+	if len(inodes) == 0 {
+		return nil
+	}
+	var out []tcpSocket
 	for _, file := range []string{"tcp", "tcp6"} {
 		b, err := safefile.ReadFile(filepath.Join(dir, "net", file), safefile.Rules{Max: maxNetFile, NoFollow: true})
 		if err != nil {
@@ -134,18 +164,19 @@ func SessionAddr(root string, pid int) string {
 		for _, ln := range strings.Split(string(b), "\n") {
 			f := strings.Fields(ln)
 			// sl local rem st tx:rx tr:when retrnsmt uid timeout inode
-			if len(f) < 10 || !inodes[f[9]] || f[3] != "01" {
+			if len(f) < 10 || !inodes[f[9]] || f[3] != state {
 				continue
 			}
-			if ip := ProcNetIP(f[1]); ip != nil {
-				if v4 := ip.To4(); v4 != nil {
-					return v4.String()
-				}
-				return ip.String()
+			ip := ProcNetIP(f[1])
+			_, hexPort, _ := strings.Cut(f[1], ":")
+			port, err := strconv.ParseUint(hexPort, 16, 16)
+			if ip == nil || err != nil {
+				continue
 			}
+			out = append(out, tcpSocket{ip: ip, port: int(port)})
 		}
 	}
-	return ""
+	return out
 }
 
 // ProcNetIP decodes /proc/net/tcp's "0100007F:0015" address part: each
