@@ -54,6 +54,14 @@ type Login struct {
 	// Addr is the address the connection reaches; it selects the
 	// <VirtualHost>. Empty means the main server.
 	Addr string
+	// Client is the client's address, which <Class> From rules and so
+	// <IfClass> judge; empty means 127.0.0.1.
+	Client string
+	// Port is the port the connection reaches; 0 means the selected
+	// server's own.
+	Port int
+	// Hosts are the names sent with HOST before USER, in order.
+	Hosts []string
 	// AssumeRootLogin treats a root login as allowed when no RootLogin
 	// directive applies (an explicit RootLogin off still refuses it).
 	AssumeRootLogin bool
