@@ -35,7 +35,7 @@ var ErrJanitor = errors.New("captune's janitor is not running")
 
 // janitorReq is one request to the janitor.
 type janitorReq struct {
-	// Op is dir, undir, group, ungroup or keep.
+	// Op is place, dir, undir, group, ungroup or keep.
 	Op string `json:"op"`
 	// Path is a private folder (dir, undir, keep).
 	Path string `json:"path,omitempty"`
@@ -250,6 +250,19 @@ type kept struct {
 
 func (w *warden) handle(r janitorReq) error {
 	switch r.Op {
+	case "place":
+		// Said before a folder is made there, so that a folder captune
+		// leaves half-made when it dies is swept too.
+		pl := Place{Path: filepath.Clean(r.Path)}
+		if !filepath.IsAbs(pl.Path) || filepath.Base(pl.Path) != placeName(os.Geteuid()) {
+			return fmt.Errorf("%s is not captune's private place", r.Path)
+		}
+		pfd, err := pl.open(false)
+		if err != nil {
+			return err
+		}
+		unix.Close(pfd)
+		w.places[pl.Path] = true
 	case "dir":
 		f, err := w.folder(r.Path)
 		if err != nil {
@@ -389,7 +402,7 @@ func (w *warden) cleanUp() {
 	w.dirs = map[string]Folder{}
 	for p := range w.places {
 		pl := Place{Path: p}
-		pl.Sweep()
+		pl.sweep(Holder{PID: w.parent.PID, Start: w.parent.Start})
 		pl.removeIfEmpty()
 	}
 }
@@ -494,6 +507,9 @@ func MakeFolder(parent, kind string) (Folder, *os.File, error) {
 	}
 	self, err := HolderOf(os.Getpid())
 	if err != nil {
+		return Folder{}, nil, err
+	}
+	if err := j.call(janitorReq{Op: "place", Path: pl.Path}); err != nil {
 		return Folder{}, nil, err
 	}
 	f, fd, err := pl.NewFolder(kind, []Holder{self})

@@ -507,13 +507,14 @@ func readRecordIn(dfd int, owner uint32) (ownerRecord, error) {
 	return rec, nil
 }
 
-// stale reports whether every holder of the record is gone.
-func (rec ownerRecord) stale() bool {
+// stale reports whether every holder of the record is gone; gone is a
+// holder known to have ended (it may still be exiting).
+func (rec ownerRecord) stale(gone Holder) bool {
 	if rec.Boot != bootID() {
 		return true
 	}
 	for _, h := range rec.Holders {
-		if h.alive() {
+		if h.alive() && h != gone {
 			return false
 		}
 	}
@@ -528,7 +529,12 @@ const abandonAfter = 10 * time.Minute
 // owner record names only processes that are gone (or a previous boot),
 // and folders left unfinished long ago. It returns what it removed.
 // Folders of running captunes and detached daemons stay.
-func (pl Place) Sweep() []string {
+func (pl Place) Sweep() []string { return pl.sweep(Holder{}) }
+
+// sweep is Sweep, counting the holder gone as ended: the janitor knows
+// that captune ended when its socket closed, while /proc may still show
+// captune exiting for a moment.
+func (pl Place) sweep(gone Holder) []string {
 	pfd, err := pl.open(false)
 	if err != nil {
 		return nil
@@ -548,8 +554,8 @@ func (pl Place) Sweep() []string {
 		}
 		rec, err := readRecord(pfd, name)
 		switch {
-		case err == nil && rec.stale():
-		case unfinished && !maker.alive():
+		case err == nil && rec.stale(gone):
+		case unfinished && (!maker.alive() || maker == gone):
 		case err != nil && old(pfd, name):
 		default:
 			continue

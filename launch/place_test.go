@@ -98,7 +98,7 @@ func TestPlaceFolders(t *testing.T) {
 	}
 	rec, err := readRecord(pfd, f.Name)
 	syscall.Close(pfd)
-	if err != nil || rec.Kind != "probe" || len(rec.Holders) != 1 || rec.Holders[0] != self || rec.stale() {
+	if err != nil || rec.Kind != "probe" || len(rec.Holders) != 1 || rec.Holders[0] != self || rec.stale(Holder{}) {
 		t.Errorf("record %+v, %v", rec, err)
 	}
 	// A live holder keeps the folder through a sweep.
@@ -176,6 +176,43 @@ func TestSweep(t *testing.T) {
 		if _, err := os.Lstat(p); !os.IsNotExist(err) {
 			t.Errorf("%s still there (%v)", p, err)
 		}
+	}
+}
+
+// TestSweepAsJanitor: once captune's socket has closed, the janitor counts
+// captune as ended although /proc may still show it exiting: its folders,
+// finished or left half-made, go; another live holder's stay.
+func TestSweepAsJanitor(t *testing.T) {
+	pl := placeUnder(t, parentDir(t))
+	self, _ := HolderOf(os.Getpid())
+	other := Holder{PID: 1}
+	if h, err := HolderOf(1); err == nil {
+		other = h
+	}
+	f, fd, err := pl.NewFolder("verify", []Holder{self})
+	if err != nil {
+		t.Fatal(err)
+	}
+	syscall.Close(fd)
+	shared, fd, err := pl.NewFolder("probe", []Holder{self, other})
+	if err != nil {
+		t.Fatal(err)
+	}
+	syscall.Close(fd)
+	half := filepath.Join(pl.Path, fmt.Sprintf(".new-%d.%d-probe-%s", self.PID, self.Start, randomName()))
+	if err := os.Mkdir(half, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if removed := pl.Sweep(); len(removed) != 0 {
+		t.Fatalf("a plain sweep removed folders of a live captune: %v", removed)
+	}
+	removed := pl.sweep(self)
+	want := map[string]bool{f.Path: true, half: true}
+	if len(removed) != len(want) || !want[removed[0]] || !want[removed[1]] {
+		t.Errorf("removed %v, want %v", removed, want)
+	}
+	if _, err := os.Lstat(shared.Path); err != nil {
+		t.Errorf("the folder another holder still holds went: %v", err)
 	}
 }
 

@@ -186,7 +186,9 @@ func TestLiveAwkwardName(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd := startChild(t, link, "60")
-	p := waitProcess(t, s, cmd.Process.Pid, func(p Process) bool { return p.Comm == name })
+	// The kernel sets the new name during the exec a moment before the
+	// new command line's bounds: wait for both.
+	p := waitProcess(t, s, cmd.Process.Pid, func(p Process) bool { return p.Comm == name && len(p.Cmdline) > 0 })
 	comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", p.PID))
 	if err != nil {
 		t.Fatal(err)
