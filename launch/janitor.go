@@ -257,11 +257,13 @@ func (w *warden) handle(r janitorReq) error {
 		if !filepath.IsAbs(pl.Path) || filepath.Base(pl.Path) != placeName(os.Geteuid()) {
 			return fmt.Errorf("%s is not captune's private place", r.Path)
 		}
-		pfd, err := pl.open(false)
-		if err != nil {
+		// It may not exist yet (the first folder makes it); a sweep
+		// checks it again, as it does every place.
+		if pfd, err := pl.open(false); err == nil {
+			unix.Close(pfd)
+		} else if !errors.Is(err, unix.ENOENT) {
 			return err
 		}
-		unix.Close(pfd)
 		w.places[pl.Path] = true
 	case "dir":
 		f, err := w.folder(r.Path)
