@@ -248,10 +248,40 @@ func TestApplyRawCommand(t *testing.T) {
 			args = append([]string{"apply", "--json"}, args[1:]...)
 		}
 		cmd := captuneCmd(t, tmp, args...)
-		cmd.Stdin = strings.NewReader("hello\n")
-		var stdout, stderr strings.Builder
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		code := exitCode(cmd.Run())
+		// The command blocks on its input until captune has read it
+		// back: a command that ends first is, rightly, reported with
+		// read_back false. In text the read-back is seen on standard
+		// output; with --json nothing shows it, so the input waits until
+		// the command runs with its sets and a margin has passed.
+		inR, inW, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stdout, stderr lockedBuilder
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, &stdout, &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		inR.Close()
+		released := make(chan struct{})
+		go func() {
+			defer close(released)
+			defer inW.Close()
+			deadline := time.Now().Add(20 * time.Second)
+			for time.Now().Before(deadline) {
+				if !jsonOut && strings.Contains(stdout.String(), "read-back:") {
+					break
+				}
+				if jsonOut && commandRunning(cmd.Process.Pid, "echo \"out:$line\"") {
+					time.Sleep(time.Second)
+					break
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			inW.Write([]byte("hello\n"))
+		}()
+		code := exitCode(cmd.Wait())
+		<-released
 		if code != 7 {
 			t.Errorf("json %v: exit %d, want the command's 7\nstdout %s\nstderr %s", jsonOut, code, stdout.String(), stderr.String())
 		}
@@ -609,4 +639,41 @@ func TestApplyCommandNotRunnable(t *testing.T) {
 	if code != ExitUsage || !strings.Contains(stderr.String(), "cannot run "+script+" as uid 65534: permission denied") || stdout.Len() > 0 || strings.Contains(stderr.String(), "ran") {
 		t.Errorf("exit %d, stdout %q, stderr %q", code, stdout.String(), stderr.String())
 	}
+}
+
+// lockedBuilder is a strings.Builder safe to read while a command writes.
+type lockedBuilder struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuilder) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuilder) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// commandRunning reports whether a descendant of captune (pid) has
+// exec'd /bin/sh -c with a script containing marker.
+func commandRunning(pid int, marker string) bool {
+	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	for _, task := range tasks {
+		kids, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/children", pid, task.Name()))
+		for _, f := range strings.Fields(string(kids)) {
+			cmdline, _ := os.ReadFile("/proc/" + f + "/cmdline")
+			if strings.HasPrefix(string(cmdline), "/bin/sh\x00-c\x00") && strings.Contains(string(cmdline), marker) {
+				return true
+			}
+			if kid, err := strconv.Atoi(f); err == nil && commandRunning(kid, marker) {
+				return true
+			}
+		}
+	}
+	return false
 }
