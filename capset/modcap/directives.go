@@ -16,6 +16,7 @@ var judged = map[string]string{
 	"rootrevoke":             "RootRevoke",
 	"userowner":              "UserOwner",
 	"rootlogin":              "RootLogin",
+	"authorder":              "AuthOrder",
 }
 
 // ParseBool reads a proftpd boolean the way pr_str_is_boolean does: on,
@@ -88,6 +89,23 @@ func (r *reader) check(n *Node) error {
 		}
 		if eff != ctxDir && eff != ctxAnon {
 			return r.notAllowed(n.Name, n.Pos)
+		}
+	case "AuthOrder":
+		if len(n.Args) < 1 {
+			return missing()
+		}
+		if !inServer {
+			return r.notAllowed(n.Name, n.Pos)
+		}
+		// set_authorder looks at the server's top level only, wherever
+		// the line is.
+		if srv := r.serverNode(); srv != nil {
+			for _, c := range srv.Children {
+				if !c.Section && c.Name == "AuthOrder" {
+					return &Error{Pos: n.Pos, Text: "AuthOrder: AuthOrder has already been configured",
+						Hint: fmt.Sprintf("the first AuthOrder is at %s; a server takes one", c.Pos)}
+				}
+			}
 		}
 	}
 	return nil

@@ -2,7 +2,6 @@ package modcap
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 
 	"captune/capset"
@@ -42,23 +41,30 @@ func (c *Config) Servers() (main Server, vhosts []Server, global []*Node) {
 
 // Login describes the FTP login whose session process is predicted.
 type Login struct {
-	// User is the login name; UID its uid (0 for root).
+	// User is the login name (the USER argument); UID its uid (0 for
+	// root).
 	User string
 	UID  uint32
-	// UIDKnown is false when the user is not known to this machine.
+	// UIDKnown says the uid and groups are used as given; else the user
+	// is looked up through the configuration's auth modules in
+	// Input.Users (UID is the fallback when that cannot be done).
 	UIDKnown bool
-	// Groups are the user's group names, primary first.
+	// Groups are the user's group names, primary first. When the uid is
+	// looked up, non-empty Groups replace the looked-up ones.
 	Groups []string
-	// Class is the connection's <Class>, for <IfClass>.
+	// Class forces the connection's <Class> (for <IfClass>, AllowClass
+	// and DenyClass); empty means: the first <Class> whose rules Client
+	// satisfies.
 	Class string
-	// Addr is the address the connection reaches; it selects the
-	// <VirtualHost>. Empty means the main server.
+	// Addr is the local address the connection reaches (an address or a
+	// name); with Port it selects the server as proftpd's bindings do.
+	// Empty means: a connection that reaches the main server.
 	Addr string
-	// Client is the client's address, which <Class> From rules and so
-	// <IfClass> judge; empty means 127.0.0.1.
+	// Client is the client's address, which <Class> From rules and
+	// <Limit> Allow/Deny judge; empty means 127.0.0.1.
 	Client string
-	// Port is the port the connection reaches; 0 means the selected
-	// server's own.
+	// Port is the port the connection reaches; 0 means the port of the
+	// server bound to Addr (else the main server's).
 	Port int
 	// Hosts are the names sent with HOST before USER, in order.
 	Hosts []string
@@ -82,17 +88,41 @@ type Input struct {
 	// Extra tokens act as the first CapabilitiesSet line of the selected
 	// server ("what if").
 	Extra []Token
+	// Users are the user databases, /etc/ftpusers and /etc/shells; nil
+	// takes the login as Login describes it and checks none of them.
+	Users *Users
+	// Resolver answers name lookups (<VirtualHost> names, DefaultAddress,
+	// Addr, the client's DNS name); nil knows IP literals only.
+	Resolver Resolver
+	// HostAddrs are the addresses of this machine's host name, the main
+	// server's when it has no DefaultAddress; nil when unknown.
+	HostAddrs []string
 }
 
-// Prediction is the state of a session process after a successful login.
+// Prediction is the state of a session process after a successful
+// login, or why proftpd refuses the login.
 type Prediction struct {
-	// Server is the server that answered.
+	// Server is the server that answered the login (after HOST).
 	Server string
+	// ServerChoice says how the connection reached its first server.
+	ServerChoice string
+	// Candidates lists, when no connection was given and the main server
+	// takes none, where a connection to 127.0.0.1 on each listening port
+	// goes.
+	Candidates []string
+	// Class is the session's <Class>, "" for none.
+	Class string
+	// User is the account the session runs as.
+	User string
 	// Engine is whether mod_cap restricted the session.
 	Engine bool
-	// Refused is set when proftpd would refuse the login; Why says why.
-	Refused bool
-	Why     string
+	// Refused is set when proftpd would refuse the login; Why says why,
+	// RefusedAt when ("start", "connect", "PASS", "after PASS"), and Line
+	// is the configuration line that decided, when one did.
+	Refused   bool
+	Why       string
+	RefusedAt string
+	Line      string
 	// Kept is the set mod_cap asked to keep (meaningful when Engine).
 	Kept capset.Set
 	// The session process's sets.
@@ -105,68 +135,8 @@ type Prediction struct {
 	Warnings []string
 }
 
-// setting is a directive found by proftpd's find_config, with where it
-// came from.
-type setting struct {
-	node  *Node
-	level string
-}
-
-// where names the directive's place: "f:15", "f:15, in <Global>" or
-// "f:15, in <IfUser alice> at f:14"; tokens given on the command line
-// have no place.
-func (s setting) where() string {
-	if s.node.Pos.Line == 0 {
-		return s.level
-	}
-	if s.level == "server level" {
-		return s.node.Pos.String()
-	}
-	return fmt.Sprintf("%s, in %s", s.node.Pos, s.level)
-}
-
-// multi lists the directives proftpd marks CF_MULTI: mod_ifsession adds
-// them without removing the server's.
-var multi = map[string]bool{"CapabilitiesSet": true}
-
-// confList rebuilds the order of main_server->conf after mod_ifsession
-// merged the matching sections in: merged directives go to the head, and
-// a non-multi directive first removes every one of the same name.
-type confList []setting
-
-func (l confList) find(name string) (setting, bool) {
-	for _, s := range l {
-		if s.node.Name == name {
-			return s, true
-		}
-	}
-	return setting{}, false
-}
-
-func (l confList) merge(sec []*Node, level string) confList {
-	for _, n := range sec {
-		if n.Section {
-			continue
-		}
-		if _, ok := judged[strings.ToLower(n.Name)]; !ok {
-			continue
-		}
-		if !multi[n.Name] {
-			var kept confList
-			for _, s := range l {
-				if s.node.Name != n.Name {
-					kept = append(kept, s)
-				}
-			}
-			l = kept
-		}
-		l = append(confList{{node: n, level: level}}, l...)
-	}
-	return l
-}
-
-// Predict simulates a login on the configuration and returns the session
-// process's state.
+// Predict simulates a login on the configuration: the calls a session
+// makes, phase by phase (see session.go), then the kernel's rules.
 func Predict(in Input) Prediction {
 	var pr Prediction
 	cfg := in.Config
@@ -175,217 +145,28 @@ func Predict(in Input) Prediction {
 		for _, m := range DebianModules {
 			cfg.Modules[m] = true
 		}
+		in.Config = cfg
 	}
-	pam := cfg.Modules["mod_auth_pam.c"]
+	s := &session{in: in, pr: &pr, modules: cfg.Modules, res: in.Resolver}
+	if s.res == nil {
+		s.res = literalOnly{}
+	}
+	s.pam = cfg.Modules["mod_auth_pam.c"]
 	if in.PAM != nil {
-		pam = *in.PAM
+		s.pam = *in.PAM
 	}
-	main, vhosts, global := cfg.Servers()
-	srv := main
-	if in.Login.Addr != "" {
-		found := false
-		for _, v := range vhosts {
-			for _, a := range v.Addrs {
-				if strings.EqualFold(a, in.Login.Addr) {
-					srv, found = v, true
-					break
-				}
-			}
-			if found {
-				break
-			}
-		}
-		if !found && len(vhosts) > 0 {
-			pr.Reasons = append(pr.Reasons, fmt.Sprintf("no <VirtualHost> listens on %s, so the main server answers", in.Login.Addr))
-		}
-	}
-	pr.Server = srv.Label
-	if srv.Label != main.Label {
-		pr.Reasons = append(pr.Reasons, fmt.Sprintf("the connection reaches %s; it does not inherit the main server's directives", srv.Label))
-	}
-
-	// The server's own directives in file order, then <Global>'s.
-	var base confList
-	for _, n := range srv.Nodes {
-		if !n.Section {
-			base = append(base, setting{node: n, level: "server level"})
-		}
-	}
-	for _, n := range global {
-		if !n.Section {
-			base = append(base, setting{node: n, level: "<Global>"})
-		}
-	}
-	if len(in.Extra) > 0 {
-		args := make([]string, len(in.Extra))
-		for i, t := range in.Extra {
-			args[i] = t.String()
-		}
-		extra := &Node{Name: "CapabilitiesSet", Args: args}
-		base = append(confList{{node: extra, level: "the command-line tokens"}}, base...)
-	}
-
-	// mod_ifsession: <IfClass> merges at session start, <IfGroup> and
-	// <IfUser> after authentication, each at the head of the list, so a
-	// matching <IfUser> beats a matching <IfGroup>. Among sections of one
-	// kind the first in file order wins, and inside a section the last
-	// line: observed on Debian's proftpd 1.3.8 with real logins, which the
-	// merge reproduces by taking the sections last to first.
-	sections := ifSections(srv.Nodes, global)
-	for i, j := 0, len(sections)-1; i < j; i, j = i+1, j-1 {
-		sections[i], sections[j] = sections[j], sections[i]
-	}
-	atStart := base
-	for _, s := range sections {
-		if s.node.Is("<IfClass>") && matchClass(s.node, in.Login.Class) {
-			atStart = atStart.merge(s.node.Children, s.label())
-		}
-	}
-	list := atStart
-	for _, kind := range []string{"<IfGroup>", "<IfUser>"} {
-		for _, s := range sections {
-			if !s.node.Is(kind) {
-				continue
-			}
-			var ok bool
-			if kind == "<IfUser>" {
-				ok = matchUser(s.node, in.Login.User)
-			} else {
-				ok = matchGroups(s.node, in.Login.Groups)
-			}
-			if ok {
-				list = list.merge(s.node.Children, s.label())
-				pr.Reasons = append(pr.Reasons, fmt.Sprintf("%s matches this login, so its directives come first", s.label()))
-			}
-		}
-	}
-
-	// Directives that take one value (CapabilitiesEngine, RootRevoke,
-	// CapabilitiesRootRevoke, RootLogin) are replaced, not stacked, when
-	// mod_ifsession merges a section. Observed with real logins on
-	// proftpd 1.3.8: a matching <IfGroup> beats a matching <IfUser>, and
-	// among sections of one kind the last in file order wins (inside a
-	// section, the last line).
-	inFileOrder := ifSections(srv.Nodes, global)
-	single := func(name string, atStartOnly bool) (setting, bool) {
-		kinds := []string{"<IfClass>", "<IfUser>", "<IfGroup>"}
-		if atStartOnly {
-			kinds = kinds[:1]
-		}
-		var found setting
-		ok := false
-		for _, kind := range kinds {
-			for _, sec := range inFileOrder {
-				if !sec.node.Is(kind) || !matches(sec.node, in.Login) {
-					continue
-				}
-				for _, n := range sec.node.Children {
-					if !n.Section && n.Name == name {
-						found, ok = setting{node: n, level: sec.label()}, true
-					}
-				}
-			}
-		}
-		if ok {
-			return found, true
-		}
-		return base.find(name)
-	}
-
-	uid := in.Login.UID
-	if uid == 0 {
-		rl, ok := single("RootLogin", false)
-		on := false
-		if ok {
-			on, _ = ParseBool(rl.node.Args[0])
-		}
-		switch {
-		case !on && !ok && in.Login.AssumeRootLogin:
-			pr.Reasons = append(pr.Reasons, "no RootLogin directive: assumed RootLogin on, as asked; uid 0 keeps everything mod_cap sets in effect")
-		case !on:
-			pr.Refused = true
-			pr.Why = "proftpd refuses root logins unless RootLogin is on"
-			if ok {
-				pr.Why += fmt.Sprintf(" (RootLogin off, %s)", rl.where())
-			}
+	for _, phase := range []func(){s.parse, s.connect, s.limits, s.sessInit, s.host, s.userPass, s.postPass, s.kernel} {
+		phase()
+		if pr.Refused {
 			return pr
-		default:
-			pr.Reasons = append(pr.Reasons, fmt.Sprintf("RootLogin on (%s) lets root log in; uid 0 keeps everything mod_cap sets in effect", rl.where()))
 		}
 	}
-
-	// Engine: read at session start (before IfUser/IfGroup merge) and
-	// again after PASS.
-	engine := true
-	if s, ok := single("CapabilitiesEngine", true); ok {
-		if v, _ := ParseBool(s.node.Args[0]); !v {
-			engine = false
-			pr.Reasons = append(pr.Reasons, fmt.Sprintf("CapabilitiesEngine off (%s): mod_cap leaves the session alone", s.where()))
-		}
-	}
-	if engine {
-		if s, ok := single("CapabilitiesEngine", false); ok {
-			if v, _ := ParseBool(s.node.Args[0]); !v {
-				engine = false
-				pr.Reasons = append(pr.Reasons, fmt.Sprintf("CapabilitiesEngine off (%s): mod_cap leaves the session alone", s.where()))
-			}
-		}
-	} else if s, ok := single("CapabilitiesEngine", false); ok && s.level != "server level" && s.level != "<Global>" {
-		if v, _ := ParseBool(s.node.Args[0]); v {
-			pr.Warnings = append(pr.Warnings, fmt.Sprintf("CapabilitiesEngine on (%s) cannot re-enable mod_cap: it was already switched off when the session started", s.where()))
-		}
-	}
-	pr.Engine = engine
-
-	// The kept set.
-	flags := DefaultFlags
-	audit := pam
-	if s, ok := list.find("CapabilitiesSet"); ok {
-		toks, _ := ParseTokens(s.node.Args)
-		flags = Apply(toks)
-		audit = false
-		if engine {
-			pr.Reasons = append(pr.Reasons, fmt.Sprintf("CapabilitiesSet %s (%s) replaces the defaults; it is the first CapabilitiesSet proftpd finds for this login", strings.Join(s.node.Args, " "), s.where()))
-			if pam {
-				pr.Reasons = append(pr.Reasons, "any CapabilitiesSet line drops CAP_AUDIT_WRITE, which PAM uses for audit records (pam_loginuid and friends)")
-			}
-			for _, t := range toks {
-				if !t.Effective() {
-					pr.Warnings = append(pr.Warnings, fmt.Sprintf("%s does nothing: mod_cap ignores that sign for %s", t, t.Cap.Upper()))
-				}
-			}
-		}
-	} else if engine {
-		if pam {
-			pr.Reasons = append(pr.Reasons, "no CapabilitiesSet: mod_cap keeps its defaults, CAP_CHOWN, CAP_SETUID/CAP_SETGID and CAP_NET_BIND_SERVICE, plus CAP_AUDIT_WRITE because mod_auth_pam is loaded")
-		} else {
-			pr.Reasons = append(pr.Reasons, "no CapabilitiesSet: mod_cap keeps its defaults, CAP_CHOWN, CAP_SETUID/CAP_SETGID and CAP_NET_BIND_SERVICE")
-		}
-	}
-	pr.Kept = flags.Kept(audit)
-
-	capRevoke := true
-	if s, ok := single("CapabilitiesRootRevoke", false); ok {
-		capRevoke, _ = ParseBool(s.node.Args[0])
-		if !capRevoke && engine {
-			pr.Reasons = append(pr.Reasons, fmt.Sprintf("CapabilitiesRootRevoke off (%s): mod_cap leaves uid 0 as the real uid", s.where()))
-		}
-	}
-	rootRevoke := true
-	if s, ok := single("RootRevoke", false); ok {
-		rootRevoke, _ = rootRevokeValue(s.node.Args[0])
-		if !rootRevoke {
-			pr.Reasons = append(pr.Reasons, fmt.Sprintf("RootRevoke off (%s): mod_auth does not give up root after login", s.where()))
-		} else if !strings.EqualFold(s.node.Args[0], "on") {
-			pr.Reasons = append(pr.Reasons, fmt.Sprintf("RootRevoke %s (%s) counts as on", s.node.Args[0], s.where()))
-		}
-	} else if uo := findUserOwner(srv.Nodes, global); uo != nil {
-		rootRevoke = false
-		pr.Reasons = append(pr.Reasons, fmt.Sprintf("UserOwner at %s needs root, so mod_auth keeps root (no RootRevoke line says otherwise)", uo.Pos))
-	}
-
-	simulate(&pr, in, uid, engine, capRevoke, rootRevoke)
 	return pr
+}
+
+// kernel is phase 9.
+func (s *session) kernel() {
+	simulate(s.pr, s.in, s.uid, s.useCaps, s.capRevoke, s.rootRevoke)
 }
 
 // simulate runs the login's system calls: mod_cap's POST_CMD handler for
@@ -455,161 +236,4 @@ func zeroWhich(p proc) string {
 		return "real"
 	}
 	return "saved"
-}
-
-type ifSection struct {
-	node   *Node
-	global bool
-}
-
-func (s ifSection) label() string {
-	l := fmt.Sprintf("%s %s> at %s", strings.TrimSuffix(s.node.Name, ">"), strings.Join(s.node.Args, " "), s.node.Pos)
-	if s.global {
-		l += " (in <Global>)"
-	}
-	return l
-}
-
-// ifSections lists the server's <IfUser>/<IfGroup>/<IfClass> sections at
-// its top level, then <Global>'s, in file order.
-func ifSections(nodes, global []*Node) []ifSection {
-	var out []ifSection
-	for _, n := range nodes {
-		if n.Section && (n.Is("<IfUser>") || n.Is("<IfGroup>") || n.Is("<IfClass>")) {
-			out = append(out, ifSection{node: n})
-		}
-	}
-	for _, n := range global {
-		if n.Section && (n.Is("<IfUser>") || n.Is("<IfGroup>") || n.Is("<IfClass>")) {
-			out = append(out, ifSection{node: n, global: true})
-		}
-	}
-	return out
-}
-
-// findUserOwner looks through the server's whole tree (also inside
-// sections that do not match this login) and <Global> for UserOwner.
-func findUserOwner(nodes, global []*Node) *Node {
-	var walk func([]*Node) *Node
-	walk = func(ns []*Node) *Node {
-		for _, n := range ns {
-			if n.Section {
-				if n.Is("<VirtualHost>") {
-					continue
-				}
-				if f := walk(n.Children); f != nil {
-					return f
-				}
-				continue
-			}
-			if n.Name == "UserOwner" {
-				return n
-			}
-		}
-		return nil
-	}
-	if f := walk(nodes); f != nil {
-		return f
-	}
-	return walk(global)
-}
-
-// expr evaluates mod_ifsession's expressions: names with optional '!',
-// joined by OR (the default for users and classes) or AND (the default
-// for groups), explicit "AND"/"OR" first words, or "regex PATTERN".
-func expr(args []string, defaultAnd bool, match func(string) bool) bool {
-	if len(args) == 0 {
-		return false
-	}
-	and := defaultAnd
-	switch {
-	case len(args) > 1 && args[0] == "AND":
-		and, args = true, args[1:]
-	case len(args) > 1 && args[0] == "OR":
-		and, args = false, args[1:]
-	case len(args) == 2 && args[0] == "regex":
-		re, err := regexp.CompilePOSIX(args[1])
-		if err != nil {
-			return false
-		}
-		return match("\x00regex\x00" + re.String())
-	}
-	var names []string
-	for _, a := range args {
-		for _, n := range strings.Split(a, ",") {
-			if n != "" {
-				names = append(names, n)
-			}
-		}
-	}
-	if len(names) == 0 {
-		return false
-	}
-	for _, n := range names {
-		neg := strings.HasPrefix(n, "!")
-		ok := match(strings.TrimPrefix(n, "!")) != neg
-		if and && !ok {
-			return false
-		}
-		if !and && ok {
-			return true
-		}
-	}
-	return and
-}
-
-func matchName(name string) func(string) bool {
-	return func(p string) bool {
-		if rx, ok := strings.CutPrefix(p, "\x00regex\x00"); ok {
-			re, err := regexp.CompilePOSIX(rx)
-			return err == nil && re.MatchString(name)
-		}
-		return p == name
-	}
-}
-
-// matches reports whether an <IfUser>, <IfGroup> or <IfClass> section
-// applies to the login.
-func matches(n *Node, l Login) bool {
-	switch {
-	case n.Is("<IfUser>"):
-		return matchUser(n, l.User)
-	case n.Is("<IfGroup>"):
-		return matchGroups(n, l.Groups)
-	case n.Is("<IfClass>"):
-		return matchClass(n, l.Class)
-	}
-	return false
-}
-
-func matchUser(n *Node, user string) bool { return expr(n.Args, false, matchName(user)) }
-
-func matchClass(n *Node, class string) bool {
-	if class == "" {
-		return false
-	}
-	return expr(n.Args, false, matchName(class))
-}
-
-func matchGroups(n *Node, groups []string) bool {
-	return expr(n.Args, true, func(p string) bool {
-		if rx, ok := strings.CutPrefix(p, "\x00regex\x00"); ok {
-			re, err := regexp.CompilePOSIX(rx)
-			if err != nil {
-				return false
-			}
-			for _, g := range groups {
-				if re.MatchString(g) {
-					return true
-				}
-			}
-			return false
-		}
-		for _, g := range groups {
-			if g == p {
-				return true
-			}
-		}
-		return false
-	})
 }

@@ -233,6 +233,9 @@ type reader struct {
 	// sources is proftpd's stack of configuration sources: every parse
 	// loop reads from the top one, whichever file that is.
 	sources []*source
+	// noIPv6 is UseIPv6 off at the line being read: From rules parse by
+	// it (pr_netacl_create).
+	noIPv6 bool
 }
 
 func newReader(opt Options) *reader {
@@ -1109,9 +1112,20 @@ func (r *reader) directive(argv []string, pos Pos) error {
 		if err := r.check(n); err != nil {
 			return err
 		}
+	} else if lower == "from" && r.top().eff == ctxClass {
+		// <Class> rules: pr_netacl_create refuses what it cannot parse.
+		if _, err := parseFrom(argv[1:], !r.noIPv6); err != nil {
+			return &Error{Pos: pos, Text: "From: " + err.Error()}
+		}
 	} else {
 		r.cfg.Unjudged++
 		switch lower {
+		case "useipv6":
+			if len(argv) > 1 {
+				if v, ok := ParseBool(argv[1]); ok {
+					r.noIPv6 = !v
+				}
+			}
 		case "loadmodule":
 			if len(argv) > 1 {
 				r.cfg.Modules[argv[1]] = true
@@ -1244,17 +1258,22 @@ func (r *reader) openSection(kind ctxKind, canon string, argv []string, pos Pos)
 	return nil
 }
 
+// serverNode is the node of the server being read: the root or the
+// innermost <VirtualHost>.
+func (r *reader) serverNode() *Node {
+	for i := len(r.stack) - 1; i >= 0; i-- {
+		if k := r.stack[i].kind; k == ctxRoot || k == ctxVirtual {
+			return r.stack[i].node
+		}
+	}
+	return nil
+}
+
 // dirConfigured reports whether the current server already has a
 // non-empty <Directory> section for dir at its top level (proftpd drops
 // empty sections when they close).
 func (r *reader) dirConfigured(dir string) bool {
-	var srv *Node
-	for i := len(r.stack) - 1; i >= 0; i-- {
-		if k := r.stack[i].kind; k == ctxRoot || k == ctxVirtual {
-			srv = r.stack[i].node
-			break
-		}
-	}
+	srv := r.serverNode()
 	if srv == nil {
 		return false
 	}
