@@ -16,13 +16,14 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -31,8 +32,10 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"captune/capset/modcap"
 	"captune/launch"
 	"captune/procscan"
+	"captune/safefile"
 )
 
 // ErrNotInstalled reports that there is no proftpd binary to run.
@@ -119,22 +122,40 @@ const DefaultUser = "captune"
 // VirtualID is the uid and gid of a login user unknown to this machine.
 const VirtualID = 64123
 
-// Spec says what to run.
+// Spec says what to run: either the directives under test with a server
+// of captune's own (Directives), or a whole configuration file (Config).
 type Spec struct {
 	// Bin is the proftpd binary; empty finds proftpd in PATH (and
 	// /usr/sbin, where Debian puts it).
 	Bin string
 	// Directives are the lines under test, written after the server's own
-	// (see Decisive and TokenDirectives). Empty runs proftpd's defaults.
+	// (see TokenDirectives). Empty runs proftpd's defaults.
 	Directives string
-	// User is the login name (default DefaultUser). A name this machine
-	// knows keeps its uid, gid and groups; any other gets VirtualID.
+	// Config, when set, is the whole configuration to run (read with
+	// modcap.ReadFile): it runs with only the changes a throwaway run
+	// must make (Server.Changes lists them). Directives must then be
+	// empty.
+	Config *modcap.Config
+	// Tokens are a "what if" for Config: they become every server's
+	// first CapabilitiesSet.
+	Tokens []modcap.Token
+	// Connect is the address the client connects to, "ADDR[:PORT]"
+	// (default: the main server's address and port); Client the
+	// client's own address (default loopback); Hosts the names sent
+	// with HOST before USER. They apply to Config runs.
+	Connect, Client string
+	Hosts           []string
+	// User is the login name (default DefaultUser). With Directives, a
+	// name this machine knows keeps its uid, gid and groups and any
+	// other gets VirtualID; with Config, the user is whoever the file's
+	// user databases find (its AuthUserFile, then this machine's), and a
+	// name known nowhere is a virtual user.
 	User string
 	// ProcRoot is the proc mount (default /proc).
 	ProcRoot string
 	// TempDir is where the run's folder is made (default os.TempDir()).
 	TempDir string
-	// StartTimeout bounds the wait for proftpd's port (default 15 s).
+	// StartTimeout bounds the wait for proftpd to listen (default 15 s).
 	StartTimeout time.Duration
 }
 
@@ -142,13 +163,17 @@ type Spec struct {
 type Account struct {
 	Name     string
 	UID, GID uint32
-	// Groups are the group names, primary first, as the run's
-	// AuthGroupFile lists them.
+	// Groups are the group names, primary first, as proftpd gives them
+	// to the session.
 	Groups []string
 	// System is set when the name is a user of this machine (its ids are
 	// used; the account itself is not touched).
 	System bool
-	// Home is the login's home folder, inside the run's folder.
+	// Source says where the account comes from ("a virtual user, uid
+	// 64123", "this machine's account, uid 1000", "uid 1005 in
+	// /etc/proftpd/ftpd.passwd").
+	Source string
+	// Home is the login's home folder.
 	Home     string
 	password string
 }
@@ -165,18 +190,38 @@ type Server struct {
 	Dir string
 	// ConfigPath is the configuration file; Config its whole text.
 	ConfigPath, Config string
-	// Port is the loopback port the server listens on.
-	Port    int
-	Account Account
+	// Source is the user's configuration file of a Config run ("" for
+	// Directives).
+	Source string
+	// Changes are what a Config run changed in the file; Notes other
+	// facts about the run worth saying.
+	Changes []Change
+	Notes   []string
+	// Port is the port the client connects to; Target the whole address
+	// and Client the client's own address. The server runs in a private
+	// network namespace: they are addresses there.
+	Port   int
+	Target netip.AddrPort
+	Client netip.Addr
+	// Hosts are the names sent with HOST before USER.
+	Hosts []string
+	// NetAddrs are the addresses the run added to the namespace's lo.
+	NetAddrs []netip.Addr
+	Account  Account
 	// PID is the master process.
 	PID int
 
 	procRoot string
+	pidFile  string
+	logs     []string
+	origin   []modcap.Pos
+	changed  []bool
 	cmd      *exec.Cmd
 	done     chan struct{}
 	out      *capBuffer
 	group    bool
 	guarded  bool
+	nsfd     int
 	folder   launch.Folder
 	stopOnce sync.Once
 	stopErr  error
@@ -339,8 +384,12 @@ func (a Account) groupFile() string {
 	return b.String()
 }
 
-// Start writes the run's folder and starts proftpd -n on it, returning
-// once the server listens. On any error nothing is left behind.
+// basePort is the port of captune's own server in its private network.
+const basePort = 21
+
+// Start writes the run's folder and starts proftpd -n on it in a private
+// network namespace, returning once the server listens. On any error
+// nothing is left behind.
 func Start(ctx context.Context, spec Spec) (*Server, error) {
 	bin, err := FindBinary(spec.Bin)
 	if err != nil {
@@ -349,13 +398,19 @@ func Start(ctx context.Context, spec Spec) (*Server, error) {
 	if os.Geteuid() != 0 {
 		return nil, ErrNotRoot
 	}
-	acct, err := NewAccount(spec.User)
-	if err != nil {
-		return nil, err
+	if spec.Config != nil && spec.Directives != "" {
+		return nil, errors.New("proftpd.Start: Directives and Config are exclusive")
 	}
-	s := &Server{Bin: bin, Account: acct, procRoot: spec.ProcRoot}
+	s := &Server{Bin: bin, procRoot: spec.ProcRoot, nsfd: -1, Hosts: spec.Hosts}
 	if s.procRoot == "" {
 		s.procRoot = "/proc"
+	}
+	if spec.Config == nil {
+		if s.Account, err = NewAccount(spec.User); err != nil {
+			return nil, err
+		}
+	} else if u := spec.User; u != "" && !userName.MatchString(u) {
+		return nil, fmt.Errorf("%w %q: use letters, digits, '_', '.' and '-' (up to 32)", ErrBadUser, u)
 	}
 	if s.Version, err = VersionContext(ctx, bin); err != nil {
 		return nil, err
@@ -369,74 +424,42 @@ func Start(ctx context.Context, spec Spec) (*Server, error) {
 			s.Stop()
 		}
 	}()
-	if err := s.writeFolder(spec.TempDir); err != nil {
+	uid, gid := s.Account.UID, s.Account.GID
+	if spec.Config != nil {
+		uid, gid = 0, 0
+	}
+	if err := s.makeFolder(spec.TempDir, uid, gid); err != nil {
 		return nil, err
 	}
-	group := "nogroup"
-	if _, err := user.LookupGroup(group); err != nil {
-		group = "nobody"
+	private := filepath.Join(s.Dir, "private")
+	if spec.Config == nil {
+		if err := s.writeBase(private, spec.Directives); err != nil {
+			return nil, err
+		}
+	} else if err := s.writeWhole(private, spec); err != nil {
+		return nil, err
+	}
+	if err := writeNew(s.ConfigPath, s.Config); err != nil {
+		return nil, err
+	}
+	if err := Check(ctx, bin, s.ConfigPath); err != nil {
+		return nil, s.mapConfigError(err)
 	}
 	timeout := spec.StartTimeout
 	if timeout <= 0 {
 		timeout = 15 * time.Second
 	}
-	for attempt := 0; ; attempt++ {
-		port, err := freePort()
-		if err != nil {
-			return nil, err
-		}
-		s.Port = port
-		s.Config = baseConfig(filepath.Join(s.Dir, "private"), port, group) + spec.Directives
-		_ = os.Remove(s.ConfigPath)
-		if err := writeNew(s.ConfigPath, s.Config); err != nil {
-			return nil, err
-		}
-		if attempt == 0 {
-			if err := Check(ctx, bin, s.ConfigPath); err != nil {
-				return nil, err
-			}
-		}
-		err = s.run(ctx, timeout)
-		if err == nil {
-			ok = true
-			return s, nil
-		}
-		if !errors.Is(err, errPortTaken) || attempt >= 4 {
-			return nil, err
-		}
-		s.kill()
+	if err := s.run(ctx, timeout); err != nil {
+		return nil, err
 	}
+	ok = true
+	return s, nil
 }
 
-// writeFolder makes the run's folder, a private folder of captune's in
-// the private place under parent (launch.MakeFolder: root's, 0711, so the
-// login user may pass through and nobody may list or change it):
-// DIR/private (0700: configuration, users, pid and scoreboard) and
-// DIR/home (0755: the login's home). The place is under a parent every
-// uid may pass through (else /tmp), since proftpd refuses a login whose
-// home the user cannot reach.
-func (s *Server) writeFolder(parent string) error {
-	f, dir, err := launch.MakeFolder(parent, "verify")
-	if err != nil {
-		return err
-	}
-	defer dir.Close()
-	s.folder, s.Dir = f, f.Path
-	if !reachable(s.Dir, s.Account.UID, s.Account.GID) {
-		return fmt.Errorf("the login's home would be unreachable for uid %d under %s: give a temporary folder others may pass through (TMPDIR)", s.Account.UID, s.Dir)
-	}
-	private := filepath.Join(s.Dir, "private")
+// writeBase writes captune's own server with the directives under test
+// and its virtual or system user.
+func (s *Server) writeBase(private, directives string) error {
 	s.Account.Home = filepath.Join(s.Dir, "home")
-	s.ConfigPath = filepath.Join(private, "proftpd.conf")
-	if err := os.Mkdir(private, 0o700); err != nil {
-		return err
-	}
-	if err := os.Mkdir(s.Account.Home, 0o755); err != nil {
-		return err
-	}
-	if err := os.Chmod(s.Account.Home, 0o755); err != nil {
-		return err
-	}
 	s.Account.password = randomText(12)
 	hash, err := sha512Crypt(s.Account.password, randomText(8))
 	if err != nil {
@@ -447,7 +470,125 @@ func (s *Server) writeFolder(parent string) error {
 	if err := writeNew(filepath.Join(private, "passwd"), passwd); err != nil {
 		return err
 	}
-	return writeNew(filepath.Join(private, "group"), a.groupFile())
+	if err := writeNew(filepath.Join(private, "group"), a.groupFile()); err != nil {
+		return err
+	}
+	group := "nogroup"
+	if _, err := user.LookupGroup(group); err != nil {
+		group = "nobody"
+	}
+	s.Port = basePort
+	s.Target = netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), basePort)
+	s.Client = s.Target.Addr()
+	s.pidFile = filepath.Join(private, "proftpd.pid")
+	s.Config = baseConfig(private, basePort, group) + directives
+	return nil
+}
+
+// writeWhole plans a run of the user's whole file and writes its private
+// files.
+func (s *Server) writeWhole(private string, spec Spec) error {
+	owner := uint32(0)
+	if st, err := os.Stat(spec.Config.Path); err == nil {
+		if o, ok := safefile.Owner(st); ok {
+			owner = o
+		}
+	}
+	sys, err := loadSystem(owner)
+	if err != nil {
+		return err
+	}
+	pw := randomText(12)
+	hash, err := sha512Crypt(pw, randomText(8))
+	if err != nil {
+		return err
+	}
+	home := filepath.Join(s.Dir, "home")
+	p, err := makePlan(planInput{cfg: spec.Config, private: private, home: home, user: spec.User, hash: hash,
+		tokens: spec.Tokens, connect: spec.Connect, client: spec.Client, modules: s.Modules, sys: sys})
+	if err != nil {
+		return err
+	}
+	for path, content := range p.files {
+		if err := writeNew(path, content); err != nil {
+			return err
+		}
+	}
+	s.Source = spec.Config.Path
+	s.Account = p.account
+	s.Account.password = pw
+	s.Changes, s.Notes = p.changes, p.notes
+	s.Target, s.Client, s.Port, s.NetAddrs = p.target, p.client, int(p.target.Port()), p.addrs
+	s.pidFile, s.logs = p.pidFile, p.logs
+	s.origin, s.changed = p.origin, p.changed
+	s.Config = p.text
+	if !reachable(home, s.Account.UID, s.Account.GID) && s.Account.Home == home {
+		return fmt.Errorf("the login's home would be unreachable for uid %d under %s: give a temporary folder others may pass through (TMPDIR)", s.Account.UID, home)
+	}
+	if len(filepath.Join(private, "proftpd.sock")) > 100 {
+		return fmt.Errorf("the run's folder %s is too deep for a control socket: give a shorter TMPDIR", private)
+	}
+	return nil
+}
+
+var fatalLine = regexp.MustCompile(`on line (\d+) of '([^']*)'`)
+
+// mapConfigError turns proftpd's "on line N of 'RUN.conf'" into the user's
+// file and line for a Config run. An error on a line captune changed or
+// added is an UnfaithfulError: the run, not the file, is at fault.
+func (s *Server) mapConfigError(err error) error {
+	var ce *ConfigError
+	if s.origin == nil || !errors.As(err, &ce) {
+		return err
+	}
+	ours := false
+	msg := fatalLine.ReplaceAllStringFunc(ce.Message, func(m string) string {
+		sub := fatalLine.FindStringSubmatch(m)
+		n, _ := strconv.Atoi(sub[1])
+		if sub[2] != s.ConfigPath || n < 1 || n > len(s.origin) {
+			return m
+		}
+		if s.changed[n-1] {
+			ours = true
+		}
+		if pos := s.origin[n-1]; pos.Line > 0 {
+			return fmt.Sprintf("on line %d of '%s'", pos.Line, pos.File)
+		}
+		return fmt.Sprintf("on a line captune added (line %d of the run's copy)", n)
+	})
+	if ours {
+		return &UnfaithfulError{Why: "proftpd refuses the run's changed configuration: " + msg}
+	}
+	return &ConfigError{Message: msg}
+}
+
+// makeFolder makes the run's folder, a private folder of captune's in
+// the private place under parent (launch.MakeFolder: root's, 0711, so the
+// login user may pass through and nobody may list or change it):
+// DIR/private (0700: configuration, users, pid and scoreboard) and
+// DIR/home (0755: a virtual login's home). The place is under a parent
+// every uid may pass through (else /tmp), since proftpd refuses a login
+// whose home the user cannot reach.
+func (s *Server) makeFolder(parent string, uid, gid uint32) error {
+	f, dir, err := launch.MakeFolder(parent, "verify")
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+	s.folder, s.Dir = f, f.Path
+	if !reachable(s.Dir, uid, gid) {
+		return fmt.Errorf("the login's home would be unreachable for uid %d under %s: give a temporary folder others may pass through (TMPDIR)", uid, s.Dir)
+	}
+	private := filepath.Join(s.Dir, "private")
+	s.ConfigPath = filepath.Join(private, "proftpd.conf")
+	if err := os.Mkdir(private, 0o700); err != nil {
+		return err
+	}
+	home := filepath.Join(s.Dir, "home")
+	if err := os.Mkdir(home, 0o755); err != nil {
+		return err
+	}
+	return os.Chmod(home, 0o755)
 }
 
 // writeNew creates a 0600 file that must not exist yet (never through a
@@ -500,21 +641,16 @@ func randomText(n int) string {
 	return string(b)
 }
 
-// freePort asks the kernel for a free loopback port.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
+// readyQuiet is how long the master's listening sockets must stay as
+// they are, once it wrote its PidFile, before the run counts it as
+// started when none of them takes the target: proftpd writes the PidFile
+// after binding and listens on every socket in one pass right after.
+const readyQuiet = 300 * time.Millisecond
 
-var errPortTaken = errors.New("port taken")
-
-// run starts proftpd -n and waits until it listens.
+// run starts proftpd -n in a private network namespace and waits until
+// it listens.
 func (s *Server) run(ctx context.Context, timeout time.Duration) error {
-	s.out = &capBuffer{max: 64 << 10}
+	s.out = &capBuffer{max: 256 << 10}
 	s.done = make(chan struct{})
 	cmd := exec.Command(s.Bin, "-n", "-c", s.ConfigPath)
 	cmd.Dir = filepath.Join(s.Dir, "private")
@@ -524,27 +660,38 @@ func (s *Server) run(ctx context.Context, timeout time.Duration) error {
 	// stops the server and cleans up) and Stop can signal the sessions
 	// too; SIGTERM if captune dies without stopping it.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
-	// Pdeathsig follows the thread that started the child: that thread
-	// stays locked to this goroutine until proftpd has exited.
 	started := make(chan error, 1)
 	done := s.done
+	addrs := s.NetAddrs
 	go func() {
+		// The thread enters the run's network namespace and starts
+		// proftpd there (Pdeathsig also follows this thread). It is never
+		// unlocked: it ends with this goroutine, once proftpd has exited,
+		// so no other goroutine ever runs in the namespace.
 		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		err := cmd.Start()
+		defer close(done)
+		nsfd, err := enterNewNetNS(addrs)
+		if err != nil {
+			started <- err
+			return
+		}
+		s.nsfd = nsfd
+		err = cmd.Start()
 		started <- err
 		if err == nil {
 			_ = cmd.Wait()
 		}
-		close(done)
 	}()
 	if err := <-started; err != nil {
+		<-done
+		if errors.Is(err, ErrNoNetNS) {
+			return err
+		}
 		return fmt.Errorf("starting %s: %v", s.Bin, err)
 	}
 	s.cmd, s.PID, s.group = cmd, cmd.Process.Pid, true
 	// The janitor kills the whole group (master and sessions) should
-	// captune die; Pdeathsig alone misses the sessions. A master that
-	// already exited (a port taken) has nothing to guard.
+	// captune die; Pdeathsig alone misses the sessions.
 	if err := launch.GuardGroup(s.PID); err == nil {
 		s.guarded = true
 	} else {
@@ -558,63 +705,50 @@ func (s *Server) run(ctx context.Context, timeout time.Duration) error {
 	defer deadline.Stop()
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
+	var last []netip.AddrPort
+	var since time.Time
 	for {
-		if listening(s.procRoot, s.Port, s.PID) {
-			return nil
+		if s.pidWritten() {
+			l := Listeners(s.procRoot, s.PID)
+			if slices.ContainsFunc(l, s.takes) {
+				return nil
+			}
+			if since.IsZero() || !slices.Equal(l, last) {
+				last, since = l, time.Now()
+			} else if time.Since(since) >= readyQuiet {
+				return nil
+			}
 		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-s.done:
-			out := s.out.String()
-			if strings.Contains(out, "Address already in use") {
-				return errPortTaken
-			}
-			msg := fatalLines(out)
+			msg := fatalLines(s.Output())
 			if msg == "" {
 				msg = "no output"
 			}
-			return fmt.Errorf("proftpd exited at start (%s): %s", s.cmd.ProcessState, msg)
+			err := fmt.Errorf("proftpd exited at start (%s): %s", s.cmd.ProcessState, msg)
+			if s.origin != nil {
+				err = fmt.Errorf("%w (the run has a private network: names resolve through /etc/hosts only, without DNS)", s.mapConfigError(&ConfigError{Message: msg}))
+			}
+			return err
 		case <-deadline.C:
-			return fmt.Errorf("proftpd did not listen on 127.0.0.1:%d within %s: %s", s.Port, timeout, fatalLines(s.out.String()))
+			return fmt.Errorf("proftpd did not start listening within %s: %s", timeout, fatalLines(s.Output()))
 		case <-tick.C:
 		}
 	}
 }
 
-// listening reports whether process pid listens on 127.0.0.1:port: a
-// listening socket in /proc/net/tcp that is one of pid's open files. No
-// connection is made, so no session starts, and a stranger that took the
-// port first is not mistaken for our proftpd.
-func listening(procRoot string, port, pid int) bool {
-	b, err := os.ReadFile(filepath.Join(procRoot, "net", "tcp"))
-	if err != nil {
-		return false
-	}
-	want := fmt.Sprintf("0100007F:%04X", port)
-	inode := ""
-	for _, ln := range strings.Split(string(b), "\n") {
-		// sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
-		f := strings.Fields(ln)
-		if len(f) > 9 && f[1] == want && f[3] == "0A" {
-			inode = f[9]
-			break
-		}
-	}
-	if inode == "" {
-		return false
-	}
-	fdDir := filepath.Join(procRoot, strconv.Itoa(pid), "fd")
-	fds, err := os.ReadDir(fdDir)
-	if err != nil {
-		return false
-	}
-	for _, fd := range fds {
-		if l, err := os.Readlink(filepath.Join(fdDir, fd.Name())); err == nil && l == "socket:["+inode+"]" {
-			return true
-		}
-	}
-	return false
+// takes reports whether a listening socket accepts connections to the
+// target: its address or a wildcard, on the target's port.
+func (s *Server) takes(l netip.AddrPort) bool {
+	return l.Port() == s.Target.Port() && (l.Addr() == s.Target.Addr() || l.Addr().IsUnspecified())
+}
+
+// pidWritten reports whether the master has written its PidFile.
+func (s *Server) pidWritten() bool {
+	b, err := safefile.ReadFile(s.pidFile, safefile.Rules{Max: 64, NoFollow: true, Owners: []uint32{0}})
+	return err == nil && strings.TrimSpace(string(b)) == strconv.Itoa(s.PID)
 }
 
 // Output is what proftpd wrote so far (its log goes to standard error).
@@ -640,6 +774,10 @@ func (s *Server) Master() (procscan.Process, error) {
 func (s *Server) Stop() error {
 	s.stopOnce.Do(func() {
 		s.kill()
+		if s.nsfd >= 0 {
+			unix.Close(s.nsfd)
+			s.nsfd = -1
+		}
 		s.stopErr = s.folder.Dispose()
 	})
 	return s.stopErr

@@ -2,24 +2,34 @@ package proftpd
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/netip"
 	"net/textproto"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"captune/procscan"
+	"captune/safefile"
 )
 
 // Session is a logged-in FTP connection to the throwaway server.
 type Session struct {
-	// Refused is set when proftpd refused the login (530); Reply is the
-	// server's last reply.
+	// Refused is set when proftpd did not let the login in: At says
+	// where ("connect", "banner", "USER", "PASS"), Reply is the server's
+	// last reply or what happened to the connection.
 	Refused bool
+	At      string
 	Reply   string
+	// Transcript is the exchange: the banner, each HOST reply, USER and
+	// PASS.
+	Transcript []string
 	// Proc is the session process as read after login; zero when refused.
 	Proc procscan.Process
 
@@ -31,16 +41,32 @@ type Session struct {
 // loginTimeout bounds each exchange with the server.
 const loginTimeout = 15 * time.Second
 
-// Login connects, logs in as the account (USER, PASS, then NOOP so that
-// every handler of PASS has run) and reads the session process. A
-// refused login is not an error: the Session says so. Close the Session
-// when done.
+// Login connects from inside the run's network (from s.Client to
+// s.Target), sends each of s.Hosts with HOST, logs in as the account
+// (USER, PASS, then NOOP so that every handler of PASS has run) and reads
+// the session process: the master's child that holds this connection. A
+// login proftpd does not let in (no server at the address, the
+// connection closed, a 5xx reply) is not an error: the Session says so.
+// Close the Session when done.
 func (s *Server) Login(ctx context.Context) (*Session, error) {
-	d := net.Dialer{Timeout: loginTimeout}
-	conn, err := d.DialContext(ctx, "tcp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port)))
+	if s.nsfd < 0 {
+		return nil, errors.New("the throwaway proftpd is not running")
+	}
+	conn, err := dialIn(ctx, s.nsfd, s.Client, s.Target, loginTimeout)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
+		}
+		if errors.Is(err, syscall.ECONNREFUSED) {
+			listen := "nothing"
+			if l := Listeners(s.procRoot, s.PID); len(l) > 0 {
+				var parts []string
+				for _, a := range l {
+					parts = append(parts, a.String())
+				}
+				listen = strings.Join(parts, ", ")
+			}
+			return &Session{Refused: true, At: "connect", Reply: fmt.Sprintf("connection refused: proftpd does not listen on %s (it listens on %s)", s.Target, listen)}, nil
 		}
 		return nil, fmt.Errorf("connecting to proftpd: %v", err)
 	}
@@ -54,38 +80,76 @@ func (s *Server) Login(ctx context.Context) (*Session, error) {
 		}
 		return nil, fmt.Errorf("FTP %s: %v", step, err)
 	}
-	if _, _, err := sess.tp.ReadResponse(220); err != nil {
-		return fail("greeting", err)
-	}
-	if _, err := sess.cmd("USER "+s.Account.Name, 331); err != nil {
-		return fail("USER", err)
-	}
-	code, msg, err := sess.exchange("PASS " + s.Account.password)
-	if err != nil {
-		return fail("PASS", err)
-	}
-	sess.Reply = fmt.Sprintf("%d %s", code, msg)
-	switch {
-	case code == 230:
-	case code == 530:
-		sess.Refused = true
+	refused := func(at string, reply string) (*Session, error) {
+		sess.Refused, sess.At, sess.Reply = true, at, reply
 		if why := s.sessionLog(); why != "" {
 			sess.Reply += " (proftpd: " + why + ")"
 		}
+		sess.Close()
 		return sess, nil
-	default:
-		return fail("PASS", fmt.Errorf("unexpected reply %s", sess.Reply))
 	}
+	code, msg, err := sess.tp.ReadResponse(0)
+	if closed(err) {
+		return refused("banner", "the connection was closed before the banner")
+	}
+	if err != nil && code == 0 {
+		return fail("greeting", err)
+	}
+	sess.Transcript = append(sess.Transcript, fmt.Sprintf("%d %s", code, msg))
+	if code != 220 {
+		return refused("banner", fmt.Sprintf("%d %s", code, msg))
+	}
+	for _, h := range s.Hosts {
+		code, msg, err := sess.exchange("HOST " + h)
+		if closed(err) {
+			return refused("HOST", "the connection was closed after HOST "+h)
+		}
+		if err != nil && code == 0 {
+			return fail("HOST", err)
+		}
+		sess.Transcript = append(sess.Transcript, fmt.Sprintf("HOST %s: %d %s", h, code, msg))
+	}
+	code, msg, err = sess.exchange("USER " + s.Account.Name)
+	if closed(err) {
+		return refused("USER", "the connection was closed after USER")
+	}
+	if err != nil && code == 0 {
+		return fail("USER", err)
+	}
+	sess.Transcript = append(sess.Transcript, fmt.Sprintf("USER: %d %s", code, msg))
+	if code != 230 {
+		if code != 331 {
+			return refused("USER", fmt.Sprintf("%d %s", code, msg))
+		}
+		code, msg, err = sess.exchange("PASS " + s.Account.password)
+		if closed(err) {
+			return refused("PASS", "the connection was closed after PASS, without a reply")
+		}
+		if err != nil && code == 0 {
+			return fail("PASS", err)
+		}
+		sess.Transcript = append(sess.Transcript, fmt.Sprintf("PASS: %d %s", code, msg))
+		if code != 230 {
+			return refused("PASS", fmt.Sprintf("%d %s", code, msg))
+		}
+	}
+	sess.Reply = fmt.Sprintf("%d %s", code, msg)
 	if _, err := sess.cmd("NOOP", 200); err != nil {
 		return fail("NOOP", err)
 	}
-	p, err := s.sessionProcess(ctx)
+	client, _ := netip.ParseAddrPort(conn.LocalAddr().String())
+	p, err := s.sessionProcess(ctx, netip.AddrPortFrom(client.Addr().Unmap(), client.Port()))
 	if err != nil {
 		sess.Close()
 		return nil, err
 	}
 	sess.Proc = p
 	return sess, nil
+}
+
+// closed reports an error that means the server closed the connection.
+func closed(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET)
 }
 
 func (c *Session) exchange(line string) (int, string, error) {
@@ -128,7 +192,13 @@ func (c *Session) Close() error {
 func (s *Server) sessionLog() string {
 	time.Sleep(20 * time.Millisecond) // proftpd logs the reason after replying
 	var out []string
-	for _, ln := range strings.Split(s.Output(), "\n") {
+	text := s.Output()
+	for _, l := range s.logs {
+		if b, err := safefile.ReadFile(l, safefile.Rules{Max: 1 << 20, NoFollow: true, Owners: []uint32{0}}); err == nil {
+			text += "\n" + string(b)
+		}
+	}
+	for _, ln := range strings.Split(text, "\n") {
 		i := strings.Index(ln, "]): ")
 		if i < 0 {
 			continue
@@ -142,33 +212,22 @@ func (s *Server) sessionLog() string {
 	return strings.Join(out, "; ")
 }
 
-// sessionProcess finds the logged-in session: a child of the master that
-// carries the login's process title or runs with its effective uid.
-func (s *Server) sessionProcess(ctx context.Context) (procscan.Process, error) {
+// sessionProcess finds the session that serves the connection from
+// client: the master's child holding that socket.
+func (s *Server) sessionProcess(ctx context.Context, client netip.AddrPort) (procscan.Process, error) {
 	sc, err := procscan.New(s.procRoot)
 	if err != nil {
 		return procscan.Process{}, err
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		var byUID *procscan.Process
-		for _, pid := range Children(s.procRoot, s.PID) {
-			p, err := sc.Process(pid)
-			if err != nil {
-				continue
-			}
-			if p.Role == procscan.RoleProftpdSession && p.FTPUser == s.Account.Name {
+		if pid := sessionOf(s.procRoot, s.PID, s.Target, client); pid > 0 {
+			if p, err := sc.Process(pid); err == nil {
 				return p, nil
 			}
-			if p.EUID == s.Account.UID && byUID == nil {
-				byUID = &p
-			}
-		}
-		if byUID != nil {
-			return *byUID, nil
 		}
 		if time.Now().After(deadline) {
-			return procscan.Process{}, fmt.Errorf("no session process of user %s under the proftpd master (PID %d)", s.Account.Name, s.PID)
+			return procscan.Process{}, fmt.Errorf("no session process for the connection from %s under the proftpd master (PID %d)", client, s.PID)
 		}
 		select {
 		case <-ctx.Done():

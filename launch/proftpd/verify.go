@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
+	"regexp"
+	"strconv"
 	"strings"
 
 	"captune/capset"
@@ -14,9 +17,14 @@ import (
 type Observed struct {
 	// PID is the session process; 0 when the login was refused.
 	PID int
-	// Refused is set when proftpd refused the login; Reply is its reply.
+	// Refused is set when proftpd did not let the login in; At says
+	// where ("connect", "banner", "HOST", "USER", "PASS") and Reply what
+	// it answered.
 	Refused bool
+	At      string
 	Reply   string
+	// Transcript is the FTP exchange (banner, HOST, USER, PASS replies).
+	Transcript []string
 	// The session process's sets.
 	Permitted, Effective, Inheritable, Ambient, Bounding capset.Set
 	// UIDs are the real, effective and saved uid.
@@ -27,9 +35,21 @@ type Observed struct {
 type Report struct {
 	// Bin and Version are the proftpd that ran ("1.3.8").
 	Bin, Version string
-	// Directives are the lines under test; Config is the whole
-	// configuration that ran (its paths pointed into the removed folder).
-	Directives, Config string
+	// Directives are the lines under test (a Directives run); Source is
+	// the user's file (a Config run). Config is the whole configuration
+	// that ran (its paths pointed into the removed folder).
+	Directives, Source, Config string
+	// Changes are what a Config run changed in the file; Notes other
+	// facts about the run.
+	Changes []Change
+	Notes   []string
+	// Target is the address and port the client connected to, Client its
+	// own address, Hosts the names sent with HOST, NetAddrs the addresses
+	// the run's private network was given (all in that network).
+	Target   netip.AddrPort
+	Client   netip.Addr
+	Hosts    []string
+	NetAddrs []netip.Addr
 	// Account is the login user.
 	Account Account
 	// MasterPID is the master; MasterPermitted and MasterBounding its
@@ -45,9 +65,11 @@ type Report struct {
 }
 
 // Verify runs spec on a throwaway proftpd, logs in, reads the session
-// process and compares it with captune's prediction for the same
-// configuration text, login and master. Every file and process it made is
-// gone when it returns, also on error or when ctx is cancelled.
+// process and compares it with captune's prediction for the
+// configuration that ran, the same login (user, uid, groups, the client's
+// address, the address and port it reached, the HOST names) and the
+// master's real sets. Every file and process it made is gone when it
+// returns, also on error or when ctx is cancelled.
 func Verify(ctx context.Context, spec Spec) (rep Report, err error) {
 	defer func() {
 		if err != nil && ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
@@ -73,10 +95,11 @@ func Verify(ctx context.Context, spec Spec) (rep Report, err error) {
 	}
 	defer sess.Close()
 	rep = Report{
-		Bin: s.Bin, Version: s.Version, Directives: spec.Directives, Config: s.Config, Account: s.Account,
-		MasterPID: s.PID, MasterPermitted: master.Sets.Permitted, MasterBounding: master.Sets.Bounding,
+		Bin: s.Bin, Version: s.Version, Directives: spec.Directives, Source: s.Source, Config: s.Config,
+		Changes: s.Changes, Notes: s.Notes, Target: s.Target, Client: s.Client, Hosts: s.Hosts, NetAddrs: s.NetAddrs,
+		Account: s.Account, MasterPID: s.PID, MasterPermitted: master.Sets.Permitted, MasterBounding: master.Sets.Bounding,
 	}
-	obs := Observed{Refused: sess.Refused, Reply: sess.Reply}
+	obs := Observed{Refused: sess.Refused, At: sess.At, Reply: sess.Reply, Transcript: sess.Transcript}
 	if !sess.Refused {
 		p := sess.Proc
 		obs.PID = p.PID
@@ -92,12 +115,13 @@ func Verify(ctx context.Context, spec Spec) (rep Report, err error) {
 		}
 		return rep, err
 	}
-	rep.Predicted = modcap.Predict(modcap.Input{
-		Config:          cfg,
-		Login:           modcap.Login{User: s.Account.Name, UID: s.Account.UID, UIDKnown: true, Groups: s.Account.Groups},
+	rep.Predicted = s.mapPrediction(modcap.Predict(modcap.Input{
+		Config: cfg,
+		Login: modcap.Login{User: s.Account.Name, UID: s.Account.UID, UIDKnown: true, Groups: s.Account.Groups,
+			Addr: s.Target.Addr().String(), Port: int(s.Target.Port()), Client: s.Client.String(), Hosts: s.Hosts},
 		MasterPermitted: master.Sets.Permitted,
 		MasterBounding:  master.Sets.Bounding,
-	})
+	}))
 	rep.Differences = Compare(rep.Predicted, obs)
 	rep.Match = len(rep.Differences) == 0
 	if err := ctx.Err(); err != nil {
@@ -145,6 +169,33 @@ func Compare(p modcap.Prediction, o Observed) []string {
 		out = append(out, fmt.Sprintf("uids: predicted %s, observed %s (real/effective/saved)", uidText(p.UIDs), uidText(o.UIDs)))
 	}
 	return out
+}
+
+// mapPrediction names the user's file and lines in a prediction made on
+// the run's copy of it.
+func (s *Server) mapPrediction(p modcap.Prediction) modcap.Prediction {
+	if s.origin == nil {
+		return p
+	}
+	re := regexp.MustCompile(regexp.QuoteMeta(s.ConfigPath) + `:(\d+)`)
+	m := func(text string) string {
+		return re.ReplaceAllStringFunc(text, func(hit string) string {
+			n, _ := strconv.Atoi(hit[len(s.ConfigPath)+1:])
+			if n >= 1 && n <= len(s.origin) && s.origin[n-1].Line > 0 {
+				return s.origin[n-1].String()
+			}
+			return "(a line captune added)"
+		})
+	}
+	p.Server, p.Why = m(p.Server), m(p.Why)
+	for _, l := range []*[]string{&p.Reasons, &p.Warnings} {
+		out := make([]string, len(*l))
+		for i, r := range *l {
+			out[i] = m(r)
+		}
+		*l = out
+	}
+	return p
 }
 
 func uidText(u [3]uint32) string { return fmt.Sprintf("%d/%d/%d", u[0], u[1], u[2]) }
