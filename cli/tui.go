@@ -93,11 +93,13 @@ func runTUI(env Env, args []string) error {
 	verify, finish := tuiVerify(env)
 	opts.Verify = verify
 	// ui.Run handles SIGINT, SIGTERM and SIGHUP while it runs; this keeps
-	// them caught until the verify runs in flight have stopped proftpd and
-	// removed their files.
-	sigs := make(chan os.Signal, 4)
+	// them caught after it, while the verify runs in flight stop proftpd
+	// and remove their files, and on until captune exits: a burst of
+	// signals must not find the default action (death by the signal,
+	// exit 143, no last line) between this function's return and the
+	// exit. Nothing reads the channel; it only holds the disposition.
+	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
-	defer signal.Stop(sigs)
 	err = ui.Run(opts, env.Stdout)
 	finish()
 	if errors.Is(err, ui.ErrNoTTY) {
