@@ -65,6 +65,10 @@ func TestE2ELoginDirectory(t *testing.T) {
 	checkLogins(t, []loginCase{
 		{name: "userowner-keeps-root", mkdir: []string{"pub"}, conf: "Port @PORT0@\n@AUTH@<Directory @DIR@/pub>\n  UserOwner alice\n</Directory>\n"},
 		{name: "ifuser-directory-replaces", mkdir: []string{"pub"}, conf: "Port @PORT0@\n@AUTH@<IfUser alice>\n  <Directory @DIR@/pub>\n    AllowOverwrite on\n  </Directory>\n</IfUser>\n<Global>\n  <Directory @DIR@/pub>\n    UserOwner alice\n  </Directory>\n</Global>\n"},
+		// proftpd refuses to start: "<Directory> section already
+		// configured"; the prediction must refuse at start too.
+		{name: "server-directory-before-ifuser-rejected", mkdir: []string{"pub"}, conf: "Port @PORT0@\n@AUTH@<Directory @DIR@/pub>\n  UserOwner alice\n</Directory>\n<IfUser alice>\n  <Directory @DIR@/pub>\n    AllowOverwrite on\n  </Directory>\n</IfUser>\n"},
+		{name: "ifuser-before-server-directory", mkdir: []string{"pub"}, conf: "Port @PORT0@\n@AUTH@<IfUser alice>\n  <Directory @DIR@/pub>\n    AllowOverwrite on\n  </Directory>\n</IfUser>\n<Directory @DIR@/pub>\n  UserOwner alice\n</Directory>\n"},
 		{name: "ifgroup-directory-other-path", mkdir: []string{"pub", "pub2"}, users: []loginUser{carol}, login: "carol", conf: "Port @PORT0@\n@AUTH@<IfGroup staff>\n  <Directory @DIR@/pub2>\n    AllowOverwrite on\n  </Directory>\n</IfGroup>\n<Global>\n  <Directory @DIR@/pub>\n    UserOwner carol\n  </Directory>\n</Global>\n"},
 	})
 }
