@@ -114,7 +114,7 @@ func runPredict(env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	res := sysResolver{}
+	res := newSysResolver()
 	conn, err := predictConnection(p, res)
 	if err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"captune/capset/modcap"
@@ -146,42 +147,76 @@ func validHostName(s string) bool {
 }
 
 // sysResolver answers a prediction's name lookups through this machine's
-// resolver (/etc/hosts, then DNS), each bounded in time; IPv4 addresses
-// come first.
-type sysResolver struct{}
+// resolver (/etc/hosts, then DNS); IPv4 addresses come first. Answers are
+// cached, each lookup is bounded in time, and all of them together too,
+// so that a file naming many unresolvable hosts cannot hold predict up:
+// past the budget, a name that is not cached does not resolve.
+type sysResolver struct {
+	mu       sync.Mutex
+	hosts    map[string][]netip.Addr
+	names    map[netip.Addr]string
+	deadline time.Time
+}
 
-const lookupTimeout = 3 * time.Second
+const (
+	lookupTimeout = 3 * time.Second
+	lookupBudget  = 15 * time.Second
+)
+
+func newSysResolver() *sysResolver {
+	return &sysResolver{hosts: map[string][]netip.Addr{}, names: map[netip.Addr]string{}, deadline: time.Now().Add(lookupBudget)}
+}
+
+func (r *sysResolver) ctx() (context.Context, context.CancelFunc) {
+	d := time.Now().Add(lookupTimeout)
+	if r.deadline.Before(d) {
+		d = r.deadline
+	}
+	return context.WithDeadline(context.Background(), d)
+}
 
 // LookupHost resolves a name (an IP literal is itself).
-func (sysResolver) LookupHost(name string) ([]netip.Addr, bool) {
+func (r *sysResolver) LookupHost(name string) ([]netip.Addr, bool) {
 	if a, ok := netipAddr(name); ok {
 		return []netip.Addr{a}, true
 	}
 	if !validHostName(name) {
 		return nil, false
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if as, ok := r.hosts[name]; ok {
+		return as, len(as) > 0
+	}
+	ctx, cancel := r.ctx()
 	defer cancel()
 	as, err := net.DefaultResolver.LookupNetIP(ctx, "ip", name)
-	if err != nil || len(as) == 0 {
-		return nil, false
+	if err != nil {
+		as = nil
 	}
 	for i := range as {
 		as[i] = as[i].Unmap()
 	}
 	sort.SliceStable(as, func(i, j int) bool { return as[i].Is4() && !as[j].Is4() })
-	return as, true
+	r.hosts[name] = as
+	return as, len(as) > 0
 }
 
 // LookupAddr is the reverse lookup UseReverseDNS makes.
-func (sysResolver) LookupAddr(a netip.Addr) (string, bool) {
-	ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
-	defer cancel()
-	names, err := net.DefaultResolver.LookupAddr(ctx, a.String())
-	if err != nil || len(names) == 0 {
-		return "", false
+func (r *sysResolver) LookupAddr(a netip.Addr) (string, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if n, ok := r.names[a]; ok {
+		return n, n != ""
 	}
-	return strings.TrimSuffix(names[0], "."), true
+	ctx, cancel := r.ctx()
+	defer cancel()
+	name := ""
+	if names, err := net.DefaultResolver.LookupAddr(ctx, a.String()); err == nil && len(names) > 0 {
+		name = strings.TrimSuffix(names[0], ".")
+	}
+	r.names[a] = name
+	return name, name != ""
 }
 
 // hostAddrs are the addresses of this machine's host name: the main
