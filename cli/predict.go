@@ -18,8 +18,8 @@ import (
 
 var predictFlags = []flagSpec{
 	{name: "config", value: true, arg: "FILE", help: "proftpd configuration to read (default: none, the built-in defaults)"},
-	{name: "user", value: true, arg: "NAME", help: "login user (default: a non-root user)"},
-	{name: "group", value: true, multi: true, arg: "NAME", help: "a group of the user, for <IfGroup> (repeatable)"},
+	{name: "user", value: true, arg: "NAME", help: "the USER name, looked up as proftpd does (the file's AuthUserFile, then this machine's users; default: a non-root user no <IfUser> names)"},
+	{name: "group", value: true, multi: true, arg: "NAME", help: "a group of the user, for <IfGroup>; replaces the looked-up groups (repeatable)"},
 	{name: "client", value: true, arg: "ADDR", help: "the client's IP address, for <Class> From rules and <Limit> Allow/Deny (default 127.0.0.1)"},
 	{name: "connect", value: true, arg: "ADDR[:PORT]", help: "the local address (and port) the connection reaches; chooses the server as proftpd's bindings do (default: one that reaches the main server)"},
 	{name: "host", value: true, multi: true, arg: "NAME[,NAME...]", help: "names sent with HOST before USER, in order (repeatable)"},
