@@ -434,28 +434,6 @@ func (c loginCase) dial(t *testing.T, addr string, port, master int) realLogin {
 	return res
 }
 
-// machineUsers is this machine's user data, as captune predict reads
-// it.
-func machineUsers(t *testing.T, files map[string]AuthFile, dirs ...string) *Users {
-	t.Helper()
-	pw, _ := os.ReadFile("/etc/passwd")
-	gr, _ := os.ReadFile("/etc/group")
-	u := &Users{Files: files, System: &Table{Accounts: ParsePasswd(string(pw)), Groups: ParseGroup(string(gr))}}
-	if b, err := os.ReadFile("/etc/ftpusers"); err == nil {
-		u.FTPUsers = ParseFTPUsers(string(b))
-	} else {
-		u.FTPUsers = []string{}
-	}
-	if b, err := os.ReadFile("/etc/shells"); err == nil {
-		u.Shells = ParseFTPUsers(string(b))
-	}
-	u.DirExists = func(p string) (bool, bool) {
-		st, err := os.Stat(p)
-		return err == nil && st.IsDir(), true
-	}
-	return u
-}
-
 // netResolver resolves through this machine's resolver (its /etc/hosts
 // for the names the tests use).
 type netResolver struct{}
@@ -514,7 +492,14 @@ func (c loginCase) predict(t *testing.T, f caseFiles, master capset.Set) (Predic
 	if user == "" {
 		user = "alice"
 	}
-	return Predict(Input{Config: cfg, Users: machineUsers(t, f.files), Resolver: netResolver{}, HostAddrs: hostAddrsOnce(),
+	// The user data as captune predict reads it: ReadUsers, from the
+	// case's files and this machine's.
+	users := ReadUsers(cfg, Options{})
+	users.DirExists = func(p string) (bool, bool) {
+		st, err := os.Stat(p)
+		return err == nil && st.IsDir(), true
+	}
+	return Predict(Input{Config: cfg, Users: users, Resolver: netResolver{}, HostAddrs: hostAddrsOnce(),
 		MasterPermitted: master, MasterBounding: master,
 		Login: Login{User: user, Client: c.client, Addr: addr, Port: port, Hosts: c.hosts}}), nil
 }
