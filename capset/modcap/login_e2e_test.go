@@ -252,7 +252,7 @@ func (c loginCase) run(t *testing.T, bin string, f caseFiles) realLogin {
 	}
 	defer stop()
 	addr, port := c.target(f)
-	if !waitListening(cmd.Process.Pid, f.ports, done) {
+	if !waitStartup(logPath, done) {
 		b, _ := os.ReadFile(logPath)
 		select {
 		case <-done:
@@ -279,52 +279,23 @@ func (c loginCase) target(f caseFiles) (string, int) {
 	return connect[:i], p
 }
 
-// waitListening waits until the master owns a listening socket on one of
-// the case's ports.
-func waitListening(pid int, ports [4]int, done chan struct{}) bool {
-	deadline := time.Now().Add(30 * time.Second)
+// waitStartup waits until the master logs "standalone mode STARTUP",
+// which proftpd does once every listening socket is bound
+// (standalone_main, after init_bindings), or until it exits.
+func waitStartup(logPath string, done chan struct{}) bool {
+	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
+		if b, _ := os.ReadFile(logPath); strings.Contains(string(b), "standalone mode STARTUP") {
+			return true
+		}
 		select {
 		case <-done:
 			return false
 		default:
 		}
-		inodes := socketInodes(pid)
-		for _, file := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
-			b, err := os.ReadFile(file)
-			if err != nil {
-				continue
-			}
-			for _, ln := range strings.Split(string(b), "\n") {
-				fl := strings.Fields(ln)
-				if len(fl) < 10 || fl[3] != "0A" || !inodes[fl[9]] {
-					continue
-				}
-				_, hp, _ := strings.Cut(fl[1], ":")
-				p, _ := strconv.ParseInt(hp, 16, 32)
-				for _, want := range ports {
-					if int(p) == want {
-						return true
-					}
-				}
-			}
-		}
 		time.Sleep(30 * time.Millisecond)
 	}
 	return false
-}
-
-func socketInodes(pid int) map[string]bool {
-	out := map[string]bool{}
-	dir := fmt.Sprintf("/proc/%d/fd", pid)
-	ents, _ := os.ReadDir(dir)
-	for _, e := range ents {
-		l, err := os.Readlink(filepath.Join(dir, e.Name()))
-		if err == nil && strings.HasPrefix(l, "socket:[") {
-			out[strings.TrimSuffix(strings.TrimPrefix(l, "socket:["), "]")] = true
-		}
-	}
-	return out
 }
 
 // ftpConn is a minimal FTP control connection.
