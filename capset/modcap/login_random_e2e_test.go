@@ -15,7 +15,7 @@ import (
 // <IfGroup>, <IfClass>, <IfAuthenticated>, <Directory> with UserOwner, a
 // <VirtualHost>, HOST, the client's address), each logged in against the
 // real proftpd and compared with Predict. CAPTUNE_E2E_SEED repeats a run
-// (the seed is logged); CAPTUNE_E2E_RANDOM sets how many (default 16).
+// (the seed is logged); CAPTUNE_E2E_RANDOM sets how many (default 24).
 func TestE2ELoginRandom(t *testing.T) {
 	seed := uint64(time.Now().UnixNano())
 	if v := os.Getenv("CAPTUNE_E2E_SEED"); v != "" {
@@ -25,7 +25,7 @@ func TestE2ELoginRandom(t *testing.T) {
 		}
 		seed = n
 	}
-	count := 16
+	count := 24
 	if v := os.Getenv("CAPTUNE_E2E_RANDOM"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 || n > 1000 {
