@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"captune/capset"
@@ -20,11 +18,14 @@ import (
 
 var predictFlags = []flagSpec{
 	{name: "config", value: true, arg: "FILE", help: "proftpd configuration to read (default: none, the built-in defaults)"},
-	{name: "user", value: true, arg: "NAME", help: "login user (default: a non-root user)"},
-	{name: "group", value: true, multi: true, arg: "NAME", help: "a group of the user, for <IfGroup> (repeatable)"},
-	{name: "class", value: true, arg: "NAME", help: "the connection's <Class>, for <IfClass>"},
+	{name: "user", value: true, arg: "NAME", help: "the USER name, looked up as proftpd does (the file's AuthUserFile, then this machine's users; default: a non-root user no <IfUser> names)"},
+	{name: "group", value: true, multi: true, arg: "NAME", help: "a group of the user, for <IfGroup>; replaces the looked-up groups (repeatable)"},
+	{name: "client", value: true, arg: "ADDR", help: "the client's IP address, for <Class> From rules and <Limit> Allow/Deny (default 127.0.0.1)"},
+	{name: "connect", value: true, arg: "ADDR[:PORT]", help: "the local address (and port) the connection reaches; chooses the server as proftpd's bindings do (default: one that reaches the main server)"},
+	{name: "host", value: true, multi: true, arg: "NAME[,NAME...]", help: "names sent with HOST before USER, in order (repeatable)"},
+	{name: "class", value: true, arg: "NAME", help: "force the session's <Class> instead of the one --client falls in"},
 	{name: "root-login", help: "the login is root (uid 0); RootLogin on is assumed unless the configuration says off"},
-	{name: "vhost", value: true, arg: "ADDR", help: "the address the connection reaches (selects the <VirtualHost>)"},
+	{name: "vhost", value: true, arg: "ADDR", help: "the same as --connect ADDR (kept for older scripts)"},
 	{name: "no-pam", help: "mod_auth_pam is not loaded"},
 	{name: "master-set", value: true, arg: "SET", help: "the master's permitted/bounding set (default: this machine's bounding set)"},
 	{name: "proftpd", value: true, arg: "PATH", help: "proftpd binary for the -t check (default: found in PATH)"},
@@ -33,10 +34,19 @@ var predictFlags = []flagSpec{
 }
 
 type predictJSON struct {
-	Server      string      `json:"server"`
-	Engine      bool        `json:"engine"`
-	Refused     bool        `json:"refused"`
+	Server       string   `json:"server"`
+	ServerChoice string   `json:"server_choice"`
+	Candidates   []string `json:"candidates"`
+	Class        string   `json:"class"`
+	User         string   `json:"user"`
+	Engine       bool     `json:"engine"`
+	Refused      bool     `json:"refused"`
+	// Reason, RefusedWhy (its older name), RefusedAt and RefusedLine say
+	// why proftpd refuses the login, when, and the deciding line.
+	Reason      string      `json:"reason,omitempty"`
 	RefusedWhy  string      `json:"refused_why,omitempty"`
+	RefusedAt   string      `json:"refused_at,omitempty"`
+	RefusedLine string      `json:"refused_line,omitempty"`
 	Kept        string      `json:"kept"`
 	Permitted   string      `json:"permitted"`
 	Effective   string      `json:"effective"`
@@ -62,15 +72,38 @@ type checkedJSON struct {
 	Note string `json:"note"`
 }
 
+const predictAbout = `Predicts what an FTP session process holds after login: CapPrm, CapEff, CapInh,
+CapAmb, CapBnd and its uids, with the reason for each point. The prediction
+follows a session's set-up: the server the connection reaches, <IfClass> at
+connect, HOST, USER/PASS (<Anonymous>, the user from the configuration's auth
+modules in AuthOrder's order, RootLogin, <Limit LOGIN>, /etc/ftpusers), the
+<IfAuthenticated>/<IfGroup>/<IfUser> merges, mod_cap, then the root revoke.
+
+The connection: --connect ADDR[:PORT] is the local address (and port) the
+client connects to; the server is chosen from it as proftpd's bindings do
+(--vhost ADDR is the same as --connect ADDR). Without it, the connection is one
+that reaches the main server, and when the main server takes none (Port 0),
+one to 127.0.0.1; the output names the server assumed. --client ADDR is where
+the connection comes from: it decides the session's <Class> (--class NAME
+forces a class instead) and <Limit> Allow/Deny. --host names are sent with HOST
+before USER. --user anonymous (or any name an <Anonymous> section's User or
+UserAlias takes) logs in through that <Anonymous>. A login proftpd refuses is
+printed as "login refused" with the deciding line (exit 0; --json: "refused":
+true and "reason").
+
+Tokens act as the first CapabilitiesSet line of the selected server ("what if").
+
+`
+
 func runPredict(env Env, args []string) error {
 	p, err := parseArgs("predict", args, predictFlags)
 	if err != nil {
 		return err
 	}
 	if p.has("help") {
-		fmt.Fprint(env.Stdout, helpText("predict", "[--config FILE] [--user NAME] [--group NAME]... [--root-login] [--vhost ADDR] [--no-pam] [+CAP_X|-CAP_X ...] [--json]",
-			"Predicts what an FTP session process holds after login: CapPrm, CapEff, CapInh,\nCapAmb, CapBnd and its uids, with the reason for each point. Tokens act as the\nfirst CapabilitiesSet line of the selected server (\"what if\").\n\n"+capset.SetSyntax,
-			predictFlags, "  captune predict\n  captune predict --config /etc/proftpd/proftpd.conf --user alice\n  captune predict -CAP_SETUID --json\n"))
+		fmt.Fprint(env.Stdout, helpText("predict", "[--config FILE] [--user NAME] [--group NAME]... [--root-login] [--client ADDR] [--connect ADDR[:PORT]] [--host NAME[,NAME...]] [--class NAME] [--no-pam] [+CAP_X|-CAP_X ...] [--json]",
+			predictAbout+capset.SetSyntax,
+			predictFlags, "  captune predict\n  captune predict --config /etc/proftpd/proftpd.conf --user alice\n  captune predict --config /etc/proftpd/proftpd.conf --user anonymous --connect 192.0.2.10:21 --client 198.51.100.7\n  captune predict -CAP_SETUID --json\n"))
 		return nil
 	}
 	extra, err := parseTokens("predict", p.pos)
@@ -81,12 +114,17 @@ func runPredict(env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	in := modcap.Input{MasterPermitted: master, MasterBounding: master, Extra: extra}
+	res := newSysResolver()
+	conn, err := predictConnection(p, res)
+	if err != nil {
+		return err
+	}
+	in := modcap.Input{MasterPermitted: master, MasterBounding: master, Extra: extra, Resolver: res, HostAddrs: hostAddrs(res)}
 	checked := checkedJSON{By: "captune", Note: "no configuration file: proftpd's built-in defaults"}
 	proftpdBin := p.get("proftpd")
+	opt := modcap.Options{}
 	if path := p.get("config"); path != "" {
 		abs, _ := filepath.Abs(path)
-		opt := modcap.Options{}
 		if proftpdBin == "" {
 			proftpdBin, _ = exec.LookPath("proftpd")
 		} else if _, err := exec.LookPath(proftpdBin); err != nil {
@@ -127,7 +165,10 @@ func runPredict(env Env, args []string) error {
 		f := false
 		in.PAM = &f
 	}
-	login, note := lookupLogin(p)
+	in.Users = modcap.ReadUsers(in.Config, opt)
+	in.Users.DirExists = dirExists
+	login, note := predictLogin(p)
+	login.Client, login.Addr, login.Port, login.Hosts = conn.client, conn.addr, conn.port, conn.hosts
 	in.Login = login
 	pr := modcap.Predict(in)
 	if note != "" {
@@ -135,7 +176,8 @@ func runPredict(env Env, args []string) error {
 	}
 	if p.has("json") {
 		return writeJSON(env, predictJSON{
-			Server: pr.Server, Engine: pr.Engine, Refused: pr.Refused, RefusedWhy: pr.Why,
+			Server: pr.Server, ServerChoice: pr.ServerChoice, Candidates: nonNil(pr.Candidates), Class: pr.Class, User: pr.User,
+			Engine: pr.Engine, Refused: pr.Refused, Reason: pr.Why, RefusedWhy: pr.Why, RefusedAt: pr.RefusedAt, RefusedLine: pr.Line,
 			Kept: pr.Kept.Hex(), Permitted: pr.Permitted.Hex(), Effective: pr.Effective.Hex(),
 			Inheritable: pr.Inheritable.Hex(), Ambient: pr.Ambient.Hex(), Bounding: pr.Bounding.Hex(),
 			UIDs:    uidsJSON{pr.UIDs[0], pr.UIDs[1], pr.UIDs[2]},
@@ -155,10 +197,33 @@ func nonNil(s []string) []string {
 
 func predictText(pr modcap.Prediction, checked checkedJSON) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "server:  %s\n", model.Printable(pr.Server))
+	server := pr.Server
+	if server == "" {
+		server = "none (the connection reaches no server)"
+	}
+	fmt.Fprintf(&b, "server:  %s\n", model.Printable(server))
+	if pr.ServerChoice != "" {
+		b.WriteString(hangWrap("chosen:  ", pr.ServerChoice))
+	}
+	for _, c := range pr.Candidates {
+		b.WriteString(hangWrap("         ", "- "+c))
+	}
 	if pr.Refused {
-		fmt.Fprintf(&b, "login:   refused: %s\n", model.Printable(pr.Why))
+		at := ""
+		if pr.RefusedAt != "" {
+			at = " at " + pr.RefusedAt
+		}
+		fmt.Fprintf(&b, "login refused%s:\n", at)
+		b.WriteString(wrap(pr.Why, 78, "  "))
+		if pr.Line != "" {
+			fmt.Fprintf(&b, "deciding line: %s\n", model.Printable(pr.Line))
+		}
+		writeWhy(&b, pr)
+		fmt.Fprintf(&b, "checked: by %s: %s\n", checked.By, model.Printable(checked.Note))
 		return b.String()
+	}
+	if pr.User != "" {
+		fmt.Fprintf(&b, "user:    %s\n", model.Printable(pr.User))
 	}
 	eng := "on"
 	if !pr.Engine {
@@ -177,6 +242,31 @@ func predictText(pr modcap.Prediction, checked checkedJSON) string {
 	row("CapAmb:", pr.Ambient)
 	fmt.Fprintf(&b, "CapBnd:  %s  unchanged from the master (%s)\n", pr.Bounding.Hex(), capset.Triple{Permitted: pr.Bounding}.String())
 	fmt.Fprintf(&b, "uids:    real %d, effective %d, saved %d\n", pr.UIDs[0], pr.UIDs[1], pr.UIDs[2])
+	writeWhy(&b, pr)
+	fmt.Fprintf(&b, "checked: by %s: %s\n", checked.By, model.Printable(checked.Note))
+	return b.String()
+}
+
+// hangWrap folds text after a label, the lines after the first under the
+// text (escaped by wrap).
+func hangWrap(label, text string) string {
+	lines := strings.SplitAfter(wrap(text, 78-len(label), ""), "\n")
+	var b strings.Builder
+	for i, ln := range lines {
+		if ln == "" {
+			continue
+		}
+		if i == 0 {
+			b.WriteString(label + ln)
+		} else {
+			b.WriteString(strings.Repeat(" ", len(label)) + ln)
+		}
+	}
+	return b.String()
+}
+
+// writeWhy prints the reasons and warnings.
+func writeWhy(b *strings.Builder, pr modcap.Prediction) {
 	if len(pr.Reasons) > 0 {
 		b.WriteString("why:\n")
 		for _, r := range pr.Reasons {
@@ -189,8 +279,6 @@ func predictText(pr modcap.Prediction, checked checkedJSON) string {
 			b.WriteString(wrap("! "+w, 78, "  "))
 		}
 	}
-	fmt.Fprintf(&b, "checked: by %s: %s\n", checked.By, model.Printable(checked.Note))
-	return b.String()
 }
 
 // masterSet is the master's permitted set: given, or this machine's
@@ -222,10 +310,12 @@ func masterSet(env Env, given string) (capset.Set, error) {
 	return capset.KnownSet(last), nil
 }
 
-// lookupLogin builds the login from --user/--group/--root-login; the note
-// says what was assumed.
-func lookupLogin(p parsed) (modcap.Login, string) {
-	l := modcap.Login{Groups: p.all("group"), Class: p.get("class"), Addr: p.get("vhost")}
+// predictLogin builds the login from --user/--group/--class/--root-login;
+// the note says what was assumed. A named user is looked up as proftpd
+// does, through the configuration's auth modules (modcap.Predict with
+// Input.Users); --root-login takes uid 0 as given.
+func predictLogin(p parsed) (modcap.Login, string) {
+	l := modcap.Login{Groups: p.all("group"), Class: p.get("class")}
 	name := p.get("user")
 	switch {
 	case p.has("root-login"):
@@ -235,25 +325,9 @@ func lookupLogin(p parsed) (modcap.Login, string) {
 		l.User, l.UID, l.UIDKnown, l.AssumeRootLogin = name, 0, true, true
 		return l, ""
 	case name == "":
-		l.User, l.UID = "", 1000
+		l.User, l.UID, l.UIDKnown = "", 1000, true
 		return l, "no --user: the login is a non-root user (uid 1000 assumed) that no <IfUser> names"
 	}
-	l.User = name
-	u, err := user.Lookup(name)
-	if err != nil {
-		l.UID = 1000
-		return l, fmt.Sprintf("user %q is not known to this machine: assumed non-root (uid 1000)", clip(name))
-	}
-	uid, _ := strconv.ParseUint(u.Uid, 10, 32)
-	l.UID, l.UIDKnown = uint32(uid), true
-	if len(l.Groups) == 0 {
-		if ids, err := u.GroupIds(); err == nil {
-			for _, id := range ids {
-				if g, err := user.LookupGroupId(id); err == nil {
-					l.Groups = append(l.Groups, g.Name)
-				}
-			}
-		}
-	}
+	l.User, l.UID = name, 1000
 	return l, ""
 }

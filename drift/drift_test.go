@@ -418,3 +418,39 @@ func TestGivenAndEvidence(t *testing.T) {
 		t.Errorf("master 20 alone: %+v", id)
 	}
 }
+
+// TestSessionConnection: the prediction for a session uses its real
+// control connection (descriptor 0, not a data connection listed first):
+// the local address and port choose the <VirtualHost>, the peer address
+// decides the <Class> for <IfClass>.
+func TestSessionConnection(t *testing.T) {
+	conf := write(t, filepath.Join(t.TempDir(), "proftpd.conf"), "LoadModule mod_ifsession.c\n<Class inside>\n  From 10.0.0.0/8\n</Class>\n"+
+		"<VirtualHost 127.0.0.2>\n  Port 2121\n  <IfClass inside>\n    CapabilitiesSet +CAP_FOWNER\n  </IfClass>\n  CapabilitiesSet +CAP_DAC_OVERRIDE\n</VirtualHost>\n")
+	root := procTree(t, map[int]map[int]string{11: {0: "socket:[777]", 1: "socket:[777]", 5: "socket:[888]"}, 12: {0: "socket:[999]"}})
+	hdr := "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+	// 11: control 127.0.0.2:2121 <- 10.1.2.3:40000, a data connection
+	// from 127.0.0.2:2120 to 192.0.2.9 listed first; 12: 127.0.0.2:2121
+	// <- 192.0.2.9:40002.
+	write(t, filepath.Join(root, "11", "net", "tcp"), hdr+
+		"   0: 0200007F:0848 090200C0:9C41 01 00000000:00000000 00:00000000 00000000     0        0 888 1 0 20 4 30 10 -1\n"+
+		"   1: 0200007F:0849 0302010A:9C40 01 00000000:00000000 00:00000000 00000000     0        0 777 1 0 20 4 30 10 -1\n")
+	write(t, filepath.Join(root, "12", "net", "tcp"), hdr+
+		"   0: 0200007F:0849 090200C0:9C42 01 00000000:00000000 00:00000000 00000000     0        0 999 1 0 20 4 30 10 -1\n")
+	c, ok := SessionConn(root, 11)
+	if !ok || c.Local.String() != "127.0.0.2" || c.LocalPort != 2121 || c.Remote.String() != "10.1.2.3" || c.RemotePort != 40000 {
+		t.Fatalf("SessionConn: %+v %v", c, ok)
+	}
+	ch := NewChecker(root, Options{Explicit: conf})
+	inside, outside := session(11, 10), session(12, 10)
+	outside.Sets.Permitted = 0x4c3
+	rep := ch.Check([]procscan.Process{master(10), inside, outside})
+	for pid, want := range map[int]uint64{11: 0x4c9, 12: 0x4c3} {
+		r := rep.Sessions[pid]
+		if r == nil || r.Status != Known || r.Drifted() || uint64(r.Expected.Permitted) != want || !strings.HasPrefix(r.Expected.Server, "<VirtualHost 127.0.0.2>") {
+			t.Errorf("session %d: %+v", pid, r)
+		}
+	}
+	if r := rep.Sessions[11]; r != nil && r.Expected.Class != "inside" {
+		t.Errorf("session 11's class: %q", r.Expected.Class)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -25,7 +26,12 @@ func (r *round) compare(p, master procscan.Process, id *Identity) *Result {
 	if id.Status != Known {
 		return res
 	}
-	login := modcap.Login{User: p.FTPUser, UID: p.EUID, UIDKnown: true, Addr: SessionAddr(r.c.root, p.PID)}
+	login := modcap.Login{User: p.FTPUser, UID: p.EUID, UIDKnown: true}
+	if c, ok := SessionConn(r.c.root, p.PID); ok {
+		// The connection decides the server (bindings) and the client's
+		// <Class> and <Limit> Allow/Deny.
+		login.Addr, login.Port, login.Client = c.Local.String(), c.LocalPort, c.Remote.String()
+	}
 	if u, err := user.Lookup(p.FTPUser); err == nil {
 		if ids, err := u.GroupIds(); err == nil {
 			sort.SliceStable(ids, func(i, j int) bool { return ids[i] == u.Gid && ids[j] != u.Gid })
@@ -112,13 +118,43 @@ const maxNetFile = 16 << 20
 // SessionAddr is the local address of a session's control connection
 // (it selects the <VirtualHost>), or "" when it cannot be read.
 func SessionAddr(root string, pid int) string {
-	for _, s := range tcpSockets(root, pid, tcpEstablished) {
-		if v4 := s.ip.To4(); v4 != nil {
-			return v4.String()
-		}
-		return s.ip.String()
+	if c, ok := SessionConn(root, pid); ok {
+		return c.Local.String()
 	}
 	return ""
+}
+
+// Conn is a session's control connection: the local address and port the
+// client reached, and the client's address and port (IPv4-mapped
+// addresses unmapped).
+type Conn struct {
+	Local      netip.Addr
+	LocalPort  int
+	Remote     netip.Addr
+	RemotePort int
+}
+
+// SessionConn reads a session's control connection from its sockets:
+// proftpd puts it on descriptors 0 and 1 (pr_inet_openrw in
+// fork_server), so that socket is preferred over a data connection.
+func SessionConn(root string, pid int) (Conn, bool) {
+	socks := tcpSockets(root, pid, tcpEstablished)
+	if len(socks) == 0 {
+		return Conn{}, false
+	}
+	pick := socks[0]
+	for _, s := range socks {
+		if s.fd0 {
+			pick = s
+			break
+		}
+	}
+	l, ok1 := netip.AddrFromSlice(pick.ip)
+	r, ok2 := netip.AddrFromSlice(pick.remote)
+	if !ok1 || !ok2 {
+		return Conn{}, false
+	}
+	return Conn{Local: l.Unmap(), LocalPort: pick.port, Remote: r.Unmap(), RemotePort: pick.remotePort}, true
 }
 
 // The TCP states of /proc/net/tcp that captune looks for.
@@ -127,10 +163,14 @@ const (
 	tcpListen      = "0A"
 )
 
-// tcpSocket is a local TCP address of a process.
+// tcpSocket is a TCP socket of a process: its local and remote address,
+// and whether it is the process's descriptor 0.
 type tcpSocket struct {
-	ip   net.IP
-	port int
+	ip         net.IP
+	port       int
+	remote     net.IP
+	remotePort int
+	fd0        bool
 }
 
 // tcpSockets lists the local addresses of process pid's own TCP sockets
@@ -146,10 +186,15 @@ func tcpSockets(root string, pid int, state string) []tcpSocket {
 	names, _ := d.Readdirnames(-1)
 	d.Close()
 	inodes := map[string]bool{}
+	fd0 := ""
 	for _, fd := range names {
 		l, err := os.Readlink(filepath.Join(dir, "fd", fd))
 		if err == nil && strings.HasPrefix(l, "socket:[") {
-			inodes[strings.TrimSuffix(strings.TrimPrefix(l, "socket:["), "]")] = true
+			ino := strings.TrimSuffix(strings.TrimPrefix(l, "socket:["), "]")
+			inodes[ino] = true
+			if fd == "0" {
+				fd0 = ino
+			}
 		}
 	}
 	if len(inodes) == 0 {
@@ -167,16 +212,26 @@ func tcpSockets(root string, pid int, state string) []tcpSocket {
 			if len(f) < 10 || !inodes[f[9]] || f[3] != state {
 				continue
 			}
-			ip := ProcNetIP(f[1])
-			_, hexPort, _ := strings.Cut(f[1], ":")
-			port, err := strconv.ParseUint(hexPort, 16, 16)
-			if ip == nil || err != nil {
+			ip, port, ok1 := procNetEnd(f[1])
+			rip, rport, ok2 := procNetEnd(f[2])
+			if !ok1 || !ok2 {
 				continue
 			}
-			out = append(out, tcpSocket{ip: ip, port: int(port)})
+			out = append(out, tcpSocket{ip: ip, port: port, remote: rip, remotePort: rport, fd0: f[9] == fd0})
 		}
 	}
 	return out
+}
+
+// procNetEnd decodes one end of a /proc/net/tcp line: address and port.
+func procNetEnd(s string) (net.IP, int, bool) {
+	ip := ProcNetIP(s)
+	_, hexPort, _ := strings.Cut(s, ":")
+	port, err := strconv.ParseUint(hexPort, 16, 16)
+	if ip == nil || err != nil {
+		return nil, 0, false
+	}
+	return ip, int(port), true
 }
 
 // ProcNetIP decodes /proc/net/tcp's "0100007F:0015" address part: each
