@@ -152,7 +152,7 @@ func runPredict(env Env, args []string) error {
 				}
 				return fail(ExitMissing, "predict: %v", err)
 			}
-			checked = checkedJSON{By: "proftpd -t", Note: "proftpd -t accepted every directive; captune checked mod_cap's"}
+			checked = checkedJSON{By: "proftpd -t", Note: "proftpd -t accepted the whole file; captune also checked the mod_cap directives itself"}
 		} else {
 			checked.Note = fmt.Sprintf("proftpd is not installed: captune checked only mod_cap's directives, RootRevoke, RootLogin, UserOwner and the sections; %d other directives were not judged", cfg.Unjudged)
 		}
