@@ -130,3 +130,45 @@ func FuzzParseTokens(f *testing.F) {
 		}
 	})
 }
+
+// FuzzPredictSession fuzzes a whole session: the configuration, the
+// text of every AuthUserFile and AuthGroupFile it names (one text for
+// all), the system's passwd, the HOST names, the client's address and
+// the login name. The simulation must never panic, never hand the
+// session more than the master holds, and a refusal always says why.
+func FuzzPredictSession(f *testing.F) {
+	f.Add("AuthUserFile /etc/ftpd.passwd\nAuthOrder mod_auth_file.c mod_auth_unix.c\n<VirtualHost 127.0.0.1>\nServerAlias a.example\nPort 2121\n</VirtualHost>\n<Anonymous /srv>\nUser ftp\nUserAlias anonymous ftp\nRequireValidShell off\n</Anonymous>\n",
+		"alice:x:1001:1001::/home/alice:/bin/sh\n", "root:x:0:0::/root:/bin/bash\nftp:x:103:65534::/srv:/usr/sbin/nologin\n", "a.example", "127.0.0.1", "alice")
+	f.Add("<Class lan>\nFrom 10.0.0.0/8\n</Class>\n<IfClass lan>\nCapabilitiesSet +CAP_FOWNER\n</IfClass>\n<Limit LOGIN>\nDenyAll\n</Limit>\n", "", "", "", "10.1.2.3", "root")
+	f.Add("Port 0\n<VirtualHost ::1 127.0.0.2>\nDefaultServer on\n<Global>\nRootLogin on\n</Global>\n</VirtualHost>\n<IfGroup !x>\n<Directory /nowhere>\nUserOwner root\n</Directory>\n</IfGroup>\n", "x:y:z", "bad\n", "\x00,", "::1", "anonymous")
+	opt := Options{FS: fuzzFS, Getenv: func(string) string { return "" }}
+	f.Fuzz(func(t *testing.T, conf, authText, passwd, hosts, client, user string) {
+		cfg, err := ReadString("/etc/proftpd/proftpd.conf", conf, opt)
+		if err != nil {
+			return
+		}
+		users := &Users{Files: map[string]AuthFile{}, System: &Table{Accounts: ParsePasswd(passwd), Groups: ParseGroup(passwd)},
+			FTPUsers: ParseFTPUsers(passwd), Shells: strings.Split(passwd, "\n"),
+			DirExists: func(string) (bool, bool) { return len(user)%2 == 0, len(user)%3 != 0 }}
+		for _, p := range AuthFilePaths(cfg) {
+			users.Files[p] = AuthFile{Text: authText}
+		}
+		var hostList []string
+		if hosts != "" {
+			hostList = strings.Split(hosts, ",")
+		}
+		for _, l := range []Login{
+			{User: user, Client: client, Hosts: hostList},
+			{User: user, UID: 1000, UIDKnown: true, Groups: []string{user}, Client: client, Hosts: hostList, Addr: client, Port: len(user)},
+			{User: "root", UID: 0, UIDKnown: true, AssumeRootLogin: true, Hosts: hostList},
+		} {
+			p := Predict(Input{Config: cfg, Login: l, Users: users, MasterPermitted: full, MasterBounding: full})
+			if p.Refused && p.Why == "" {
+				t.Fatalf("a refusal without a reason: %+v", p)
+			}
+			if !p.Refused && (p.Permitted&^full != 0 || p.Effective&^p.Permitted != 0) {
+				t.Fatalf("permitted %s effective %s: beyond the master's set or the permitted one", p.Permitted.Hex(), p.Effective.Hex())
+			}
+		}
+	})
+}
