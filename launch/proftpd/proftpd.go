@@ -212,6 +212,9 @@ type Server struct {
 	PID int
 
 	procRoot string
+	// sys is what a whole-file run read of this machine (users, hosts,
+	// /etc/ftpusers): the prediction judges the login with it.
+	sys      *system
 	pidFile  string
 	logs     []string
 	origin   []modcap.Pos
@@ -514,7 +517,7 @@ func (s *Server) writeWhole(private string, spec Spec) error {
 			return err
 		}
 	}
-	s.Source = spec.Config.Path
+	s.Source, s.sys = spec.Config.Path, sys
 	s.Account = p.account
 	s.Account.password = pw
 	s.Changes, s.Notes = p.changes, p.notes

@@ -115,13 +115,17 @@ func Verify(ctx context.Context, spec Spec) (rep Report, err error) {
 		}
 		return rep, err
 	}
-	rep.Predicted = s.mapPrediction(modcap.Predict(modcap.Input{
+	in := modcap.Input{
 		Config: cfg,
 		Login: modcap.Login{User: s.Account.Name, UID: s.Account.UID, UIDKnown: true, Groups: s.Account.Groups,
 			Addr: s.Target.Addr().String(), Port: int(s.Target.Port()), Client: s.Client.String(), Hosts: s.Hosts},
 		MasterPermitted: master.Sets.Permitted,
 		MasterBounding:  master.Sets.Bounding,
-	}))
+	}
+	if s.sys != nil {
+		s.sys.judge(&in)
+	}
+	rep.Predicted = s.mapPrediction(modcap.Predict(in))
 	rep.Differences = Compare(rep.Predicted, obs)
 	rep.Match = len(rep.Differences) == 0
 	if err := ctx.Err(); err != nil {
