@@ -395,6 +395,13 @@ func (pl *planner) refusals() error {
 			err = &UnfaithfulError{Pos: n.Pos, Why: fmt.Sprintf("captune does not know what %s does outside a run", n.Args[0])}
 			return
 		}
+		// mod_ldap has no switch: any of its lines makes it look users
+		// up in a directory server (LDAPServer, else the one ldap.conf
+		// names), which the run's private network cannot reach.
+		if l := strings.ToLower(n.Name); strings.HasPrefix(l, "ldap") && l != "ldapserver" {
+			err = &UnfaithfulError{Pos: n.Pos, Why: fmt.Sprintf("mod_ldap is configured (%s): it asks a directory server outside the run", n.Name)}
+			return
+		}
 		if n.Is("ExecEngine") && isOn(n.Args) {
 			execOn = true
 		}
