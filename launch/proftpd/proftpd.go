@@ -508,7 +508,7 @@ func (s *Server) writeWhole(private string, spec Spec) error {
 	}
 	home := filepath.Join(s.Dir, "home")
 	p, err := makePlan(planInput{cfg: spec.Config, private: private, home: home, user: spec.User, hash: hash,
-		tokens: spec.Tokens, connect: spec.Connect, client: spec.Client, modules: s.Modules, sys: sys})
+		tokens: spec.Tokens, connect: spec.Connect, client: spec.Client, hosts: spec.Hosts, modules: s.Modules, sys: sys})
 	if err != nil {
 		return err
 	}

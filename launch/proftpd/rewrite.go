@@ -99,6 +99,8 @@ type planInput struct {
 	// connect is --connect (empty: the main server's address and
 	// port); client is --client (empty: loopback).
 	connect, client string
+	// hosts are the names sent with HOST before USER (--host).
+	hosts []string
 	// modules are the compiled-in modules (proftpd -l).
 	modules []string
 	sys     *system
@@ -557,22 +559,49 @@ func (pl *planner) portOf(addr netip.Addr, def int) int {
 	return def
 }
 
-// serverAt guesses the server a connection to target reaches (the one
-// named by its address and port, else the main server). The run itself
+// serverAt guesses the server that answers the login: the one a
+// connection to target reaches (named by its address and port, else the
+// main server, which keeps its own address and port), then, for each
+// HOST name in order, the <VirtualHost> on
+// that address and port whose ServerAlias is the name. The run itself
 // does not depend on it: proftpd chooses; the guess only says whose user
 // database the test user comes from when servers disagree.
 func (pl *planner) serverAt(target netip.AddrPort) *srv {
-	for _, s := range pl.servers[1:] {
+	at := pl.servers[0]
+	on := func(s *srv) bool {
 		if p, _ := pl.serverPort(s); p != int(target.Port()) {
-			continue
+			return false
 		}
 		for _, a := range pl.serverAddrs(s) {
 			if a == target.Addr() {
-				return s
+				return true
+			}
+		}
+		return false
+	}
+	// A <VirtualHost> on the main server's own address and port does
+	// not take its connections (f7-vhost-same-addr-port-as-main,
+	// f7-namevhost-same-addr-main-keeps).
+	if !on(pl.servers[0]) {
+		for _, s := range pl.servers[1:] {
+			if on(s) {
+				at = s
+				break
 			}
 		}
 	}
-	return pl.servers[0]
+	for _, h := range pl.in.hosts {
+		for _, s := range pl.servers[1:] {
+			if !on(s) || !slices.ContainsFunc(s.own, func(n *modcap.Node) bool {
+				return !n.Section && n.Is("ServerAlias") && slices.ContainsFunc(n.Args, func(a string) bool { return strings.EqualFold(a, h) })
+			}) {
+				continue
+			}
+			at = s
+			break
+		}
+	}
+	return at
 }
 
 func splitHostPort(s string) (host, port string) {

@@ -619,3 +619,24 @@ func TestProcNetAddr(t *testing.T) {
 		t.Error("bad hex accepted")
 	}
 }
+
+// TestPlanHostAccount: after HOST, the test user is the account of the
+// <VirtualHost> whose ServerAlias the name is, when that server has a
+// user file of its own; a name no alias has leaves the server reached.
+func TestPlanHostAccount(t *testing.T) {
+	files := map[string]string{
+		"/etc/proftpd/main.passwd":  "alice:x:1000:1000::/home/alice:/bin/sh\n",
+		"/etc/proftpd/vhost.passwd": "alice:x:2000:2000::/home/alice:/bin/sh\n",
+	}
+	text := "AuthUserFile /etc/proftpd/main.passwd\nAuthOrder mod_auth_file.c\nDefaultAddress 127.0.0.1\nPort 2120\n" +
+		"<VirtualHost 127.0.0.1>\n  Port 2120\n  ServerAlias a.example\n  AuthUserFile /etc/proftpd/vhost.passwd\n  AuthOrder mod_auth_file.c\n</VirtualHost>\n"
+	for _, c := range []struct {
+		hosts []string
+		uid   uint32
+	}{{nil, 1000}, {[]string{"A.example"}, 2000}, {[]string{"nosuch.example"}, 1000}} {
+		p := mustPlan(t, text, "alice", files, func(in *planInput) { in.hosts = c.hosts })
+		if p.account.UID != c.uid {
+			t.Errorf("HOST %q: account %+v, want uid %d", c.hosts, p.account, c.uid)
+		}
+	}
+}

@@ -56,6 +56,7 @@ type wholeCase struct {
 	name, vector string
 	conf         string // {DIR} is the folder with the file and its users
 	users        []wholeUser
+	extra        map[string]string // more files in {DIR} ({DIR} expanded)
 	login        string
 	connect      string
 	client       string
@@ -146,6 +147,27 @@ var wholeCases = []wholeCase{
 		users: []wholeUser{alice}, login: "alice", connect: "127.0.0.1:2120", hosts: []string{"a.example"},
 		prm: 0x20000400, eff: 0x20000400, uids: [3]uint32{1000, 1000, 1000},
 	},
+	{
+		// The server reached by HOST authenticates with its own user
+		// file (f8-host-vhost-without-auth: the new server's auth
+		// settings apply), where alice has uid 2000.
+		name: "HOST to a VirtualHost with a user file of its own", vector: "f8-host-switch-capset, f8-host-vhost-without-auth",
+		conf: wholeBase + wholeAuth + "LoadModule mod_ifsession.c\nDefaultAddress 127.0.0.1\nPort 2120\n" +
+			"<VirtualHost 127.0.0.1>\n  Port 2120\n  ServerAlias a.example\n  AuthUserFile {DIR}/passwd.vhost\n  AuthOrder mod_auth_file.c\n  CapabilitiesSet +CAP_FOWNER\n</VirtualHost>\n",
+		users: []wholeUser{alice}, extra: map[string]string{"passwd.vhost": "alice:*:2000:2000::{DIR}/home/alice:/bin/sh\n"},
+		login: "alice", hosts: []string{"a.example"},
+		prm: 0x4c9, uids: [3]uint32{2000, 2000, 2000},
+	},
+	{
+		// Without HOST the main server keeps its own address and port
+		// (f7-namevhost-same-addr-main-keeps): alice is its uid 1000.
+		name: "a named VirtualHost on the main server's address leaves it the connection", vector: "f7-namevhost-same-addr-main-keeps",
+		conf: wholeBase + wholeAuth + "LoadModule mod_ifsession.c\nDefaultAddress 127.0.0.1\nPort 2120\n" +
+			"<VirtualHost 127.0.0.1>\n  Port 2120\n  ServerAlias a.example\n  AuthUserFile {DIR}/passwd.vhost\n  AuthOrder mod_auth_file.c\n  CapabilitiesSet +CAP_FOWNER\n</VirtualHost>\n",
+		users: []wholeUser{alice}, extra: map[string]string{"passwd.vhost": "alice:*:2000:2000::{DIR}/home/alice:/bin/sh\n"},
+		login: "alice",
+		prm: 0x200004c1, uids: [3]uint32{1000, 1000, 1000},
+	},
 }
 
 // writeWholeCase writes a case's configuration and user files into a
@@ -177,9 +199,12 @@ func writeWholeCase(t *testing.T, bin string, c wholeCase) *modcap.Config {
 			fmt.Fprintf(&gr, "%s:x:%d:%s\n", g, 5000+i, u.name)
 		}
 	}
-	for name, content := range map[string]string{"passwd": pw.String(), "group": gr.String(),
-		"proftpd.conf": strings.ReplaceAll(c.conf, "{DIR}", dir)} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+	files := map[string]string{"passwd": pw.String(), "group": gr.String(), "proftpd.conf": c.conf}
+	for name, content := range c.extra {
+		files[name] = content
+	}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(strings.ReplaceAll(content, "{DIR}", dir)), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
