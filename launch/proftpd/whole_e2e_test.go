@@ -166,7 +166,7 @@ var wholeCases = []wholeCase{
 			"<VirtualHost 127.0.0.1>\n  Port 2120\n  ServerAlias a.example\n  AuthUserFile {DIR}/passwd.vhost\n  AuthOrder mod_auth_file.c\n  CapabilitiesSet +CAP_FOWNER\n</VirtualHost>\n",
 		users: []wholeUser{alice}, extra: map[string]string{"passwd.vhost": "alice:*:2000:2000::{DIR}/home/alice:/bin/sh\n"},
 		login: "alice",
-		prm: 0x200004c1, uids: [3]uint32{1000, 1000, 1000},
+		prm:   0x200004c1, uids: [3]uint32{1000, 1000, 1000},
 	},
 }
 
