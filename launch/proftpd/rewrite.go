@@ -190,6 +190,7 @@ func makePlan(in planInput) (*plan, error) {
 	if err := pl.network(); err != nil {
 		return nil, err
 	}
+	pl.dnsNote()
 	pl.outsideFiles()
 	if err := pl.auth(); err != nil {
 		return nil, err
@@ -842,4 +843,44 @@ func (pl *planner) emit() {
 		}
 	}
 	pl.p.text = b.String()
+}
+
+// dnsNote says when the file judges clients by DNS name (<Class> From,
+// <Limit> Allow/Deny): the run's private network has no DNS, so names
+// resolve through /etc/hosts only, and a client production finds by its
+// DNS name may fall into another class or rule.
+func (pl *planner) dnsNote() {
+	var first *modcap.Node
+	pl.each(func(n *modcap.Node) {
+		if first != nil || n.Section || !(n.Is("From") || n.Is("Allow") || n.Is("Deny") || n.Is("AllowFrom") || n.Is("DenyFrom")) {
+			return
+		}
+		for _, a := range n.Args {
+			for _, w := range strings.Split(a, ",") {
+				if w = strings.TrimPrefix(strings.TrimSpace(w), "!"); isDNSWord(w) {
+					first = n
+					return
+				}
+			}
+		}
+	})
+	if first != nil {
+		pl.p.notes = append(pl.p.notes, fmt.Sprintf("%s judges clients by DNS name (%s): the run's private network has no DNS, names resolve through /etc/hosts only, so a client production finds by name may be judged differently", first.Pos, nodeText(first.Name, first.Args)))
+	}
+}
+
+// isDNSWord reports whether a From/Allow/Deny word is a host name or
+// domain rather than an address, network, glob of digits or keyword.
+func isDNSWord(w string) bool {
+	switch strings.ToLower(w) {
+	case "", "all", "none", "from":
+		return false
+	}
+	if _, err := netip.ParsePrefix(w); err == nil {
+		return false
+	}
+	if _, err := netip.ParseAddr(strings.Trim(w, "[]")); err == nil {
+		return false
+	}
+	return strings.ContainsFunc(w, func(r rune) bool { return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' })
 }

@@ -640,3 +640,23 @@ func TestPlanHostAccount(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanDNSNote: a file that judges clients by DNS name gets a note
+// (the run's network has no DNS); addresses, networks and keywords do
+// not.
+func TestPlanDNSNote(t *testing.T) {
+	for text, want := range map[string]bool{
+		"<Class web>\n  From *.example.com\n</Class>\n":                            true,
+		"<Limit LOGIN>\n  Order allow,deny\n  Allow from .example.com\n</Limit>\n": true,
+		"<Class loop>\n  From 127.0.0.0/8\n</Class>\n":                             false,
+		"<Limit LOGIN>\n  Deny from all\n</Limit>\n":                               false,
+		"<Limit LOGIN>\n  Allow from 10.0.0.1, !10.0.0.2\n</Limit>\n":              false,
+		"<Limit LOGIN>\n  Allow from ::1\n</Limit>\n":                              false,
+	} {
+		p := mustPlan(t, text, "", nil)
+		got := slices.ContainsFunc(p.notes, func(n string) bool { return strings.Contains(n, "no DNS") })
+		if got != want {
+			t.Errorf("%q: DNS note %v, want %v (notes %q)", text, got, want, p.notes)
+		}
+	}
+}
