@@ -1,12 +1,17 @@
 package cli
 
 import (
+	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"captune/model"
+	"captune/ui"
 )
 
 // hostConf is a whole file whose reduced copy behaves differently
@@ -218,4 +223,33 @@ func TestVerifyWholeFileSignals(t *testing.T) {
 		t.Errorf("no SIGKILL reached a run with a session")
 	}
 	t.Logf("%d of the SIGKILLs came with the session open", sessions)
+}
+
+// TestTUIVerifyWholeFile: the tuner's v key runs a --config file whole,
+// as verify --config does: a <Global> inside a <VirtualHost> whose
+// UserOwner disables the main server's root revoke
+// (f3-vhost-global-userowner-main: CapEff 0x200004c1), with the file's
+// changes listed.
+func TestTUIVerifyWholeFile(t *testing.T) {
+	needVerify(t)
+	t.Setenv("TMPDIR", leftoverDir(t))
+	conf := writeConf(t, "ServerType standalone\nUseIPv6 off\nUseReverseDNS off\nUser nobody\nGroup nogroup\n"+
+		"PidFile /run/proftpd.pid\nDefaultAddress 127.0.0.1\nPort 21\n"+
+		"<VirtualHost 127.0.0.2>\n  Port 21\n  <Global>\n    <Directory /srv/captune-test/shared>\n      UserOwner ftp\n    </Directory>\n  </Global>\n</VirtualHost>\n")
+	cfg, _, _, err := configTokens(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	verify, finish := tuiVerify(Env{ProcRoot: "/proc"})
+	defer finish()
+	res, err := verify(context.Background(), ui.VerifyRequest{Config: model.TunedConfig(cfg, nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Whole || !res.Match || res.Observed.Permitted != 0x200004c1 || res.Observed.Effective != 0x200004c1 {
+		t.Fatalf("whole %v, match %v %q, observed %s/%s", res.Whole, res.Match, res.Differences, res.Observed.Permitted.Hex(), res.Observed.Effective.Hex())
+	}
+	if !slices.ContainsFunc(res.Changes, func(c string) bool { return strings.HasPrefix(c, conf+":6: PidFile /run/proftpd.pid -> PidFile ") }) {
+		t.Errorf("changes %q", res.Changes)
+	}
 }
