@@ -367,6 +367,8 @@ var refusals = []struct {
 	{"AuthOTPEngine", isOn, "mod_auth_otp keeps its one-time passwords in a database outside the run"},
 	{"DNSBLDomain", always, "mod_dnsbl asks DNS servers, and the run has no network"},
 	{"RewriteMap", func(a []string) bool { return len(a) > 1 && strings.HasPrefix(strings.ToLower(a[1]), "prg:") }, "a RewriteMap program runs outside the run"},
+	{"RewriteMap", func(a []string) bool { return len(a) > 1 && strings.HasPrefix(strings.ToLower(a[1]), "fifo:") }, "a RewriteMap FIFO is served by a program outside the run"},
+	{"SaveRatios", isOn, "mod_ratio writes its ratio files (RatioFile, RatioTempFile) outside the run"},
 	{"WrapTables", sharedTables, "mod_wrap2 reads its tables from a database outside the run"},
 	{"WrapUserTables", sharedTables, "mod_wrap2 reads its tables from a database outside the run"},
 	{"WrapGroupTables", sharedTables, "mod_wrap2 reads its tables from a database outside the run"},

@@ -499,6 +499,8 @@ func TestPlanRefusals(t *testing.T) {
 		{"LoadModule mod_radius.c\nRadiusEngine on\n", "RADIUS"},
 		{"LoadModule mod_mystery.c\n", "does not know what mod_mystery.c does"},
 		{"TLSEngine on\n", "mod_tls"},
+		{"LoadModule mod_rewrite.c\nRewriteEngine on\nRewriteMap lower fifo:/run/rewrite.fifo\n", "FIFO"},
+		{"LoadModule mod_ratio.c\nSaveRatios on\n", "mod_ratio writes"},
 		{"LoadModule mod_ldap.c\nLDAPUsers ou=people,dc=example\n", "mod_ldap is configured (LDAPUsers)"},
 		{"<VirtualHost 127.0.0.2>\n  SFTPEngine on\n</VirtualHost>\n", "mod_sftp"},
 		{"LoadModule mod_wrap2.c\nWrapTables sql:/a sql:/b\n", "database"},
