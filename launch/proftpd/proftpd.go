@@ -214,20 +214,22 @@ type Server struct {
 	procRoot string
 	// sys is what a whole-file run read of this machine (users, hosts,
 	// /etc/ftpusers): the prediction judges the login with it.
-	sys      *system
-	pidFile  string
-	logs     []string
-	origin   []modcap.Pos
-	changed  []bool
-	cmd      *exec.Cmd
-	done     chan struct{}
-	out      *capBuffer
-	group    bool
-	guarded  bool
-	nsfd     int
-	folder   launch.Folder
-	stopOnce sync.Once
-	stopErr  error
+	sys *system
+	// authFiles are the run's user and group files (path -> content).
+	authFiles map[string]string
+	pidFile   string
+	logs      []string
+	origin    []modcap.Pos
+	changed   []bool
+	cmd       *exec.Cmd
+	done      chan struct{}
+	out       *capBuffer
+	group     bool
+	guarded   bool
+	nsfd      int
+	folder    launch.Folder
+	stopOnce  sync.Once
+	stopErr   error
 }
 
 var userName = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$`)
@@ -517,7 +519,7 @@ func (s *Server) writeWhole(private string, spec Spec) error {
 			return err
 		}
 	}
-	s.Source, s.sys = spec.Config.Path, sys
+	s.Source, s.sys, s.authFiles = spec.Config.Path, sys, p.authFiles
 	s.Account = p.account
 	s.Account.password = pw
 	s.Changes, s.Notes = p.changes, p.notes

@@ -118,6 +118,10 @@ type plan struct {
 	// files are the private files to write (name in the private folder
 	// -> content).
 	files map[string]string
+	// authFiles are the user and group files the run's configuration
+	// names (the private copies and the file's own that stay), path ->
+	// content, for the prediction's user lookup.
+	authFiles map[string]string
 	// account is the test user; notes are facts worth saying.
 	account Account
 	notes   []string
@@ -197,6 +201,13 @@ func makePlan(in planInput) (*plan, error) {
 	}
 	pl.whatIf()
 	pl.emit()
+	pl.p.authFiles = map[string]string{}
+	for path, b := range pl.authBuf {
+		pl.p.authFiles[path] = string(b)
+	}
+	for path, content := range pl.p.files {
+		pl.p.authFiles[path] = content
+	}
 	return pl.p, nil
 }
 

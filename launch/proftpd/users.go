@@ -278,19 +278,31 @@ func strerrorOf(err error) string {
 	return err.Error()
 }
 
-// judge gives a prediction what the run's proftpd consults of this
-// machine: /etc/ftpusers and /etc/shells (which the run does not
+// judge gives a prediction what the run's proftpd consults: the run's
+// user and group files (authFiles, path -> content) and this machine's
+// accounts, /etc/ftpusers and /etc/shells (which the run does not
 // change), whether an <Anonymous> folder exists, and names as the run's
 // private network resolves them (/etc/hosts only), the host name's
-// addresses included. The login itself stays as the run wrote it
-// (Login.UIDKnown).
-func (s *system) judge(in *modcap.Input) {
+// addresses included.
+func (s *system) judge(in *modcap.Input, authFiles map[string]string) {
 	in.Users = &modcap.Users{FTPUsers: s.ftpusers, Shells: s.shells, DirExists: func(path string) (bool, bool) {
 		if s.isDir == nil {
 			return false, false
 		}
 		return s.isDir(path), true
 	}}
+	in.Users.Files = map[string]modcap.AuthFile{}
+	for path, text := range authFiles {
+		in.Users.Files[path] = modcap.AuthFile{Text: text}
+	}
+	sys := &modcap.Table{}
+	for _, e := range s.passwd {
+		sys.Accounts = append(sys.Accounts, modcap.Account{Name: e.Name, UID: e.UID, GID: e.GID, Home: e.Home, Shell: e.Shell})
+	}
+	for _, g := range s.group {
+		sys.Groups = append(sys.Groups, modcap.GroupEntry{Name: g.Name, GID: g.GID, Members: g.Members})
+	}
+	in.Users.System = sys
 	hosts := modcap.Hosts{}
 	for name, addrs := range s.hosts {
 		for _, a := range addrs {

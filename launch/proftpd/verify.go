@@ -123,7 +123,12 @@ func Verify(ctx context.Context, spec Spec) (rep Report, err error) {
 		MasterBounding:  master.Sets.Bounding,
 	}
 	if s.sys != nil {
-		s.sys.judge(&in)
+		// A whole-file run: the prediction looks the user up itself, in
+		// the run's user files and this machine's accounts, as the
+		// server that answers does (its uid, groups and shell, or that
+		// it knows no such user); s.Account is only the fallback.
+		in.Login.UIDKnown, in.Login.Groups = false, nil
+		s.sys.judge(&in, s.authFiles)
 	}
 	rep.Predicted = s.mapPrediction(modcap.Predict(in))
 	rep.Differences = Compare(rep.Predicted, obs)

@@ -49,6 +49,7 @@ type wholeUser struct {
 	name     string
 	uid, gid uint32
 	groups   []string // primary first
+	shell    string   // default /bin/sh
 }
 
 // wholeCase is one configuration verify runs whole.
@@ -68,7 +69,7 @@ type wholeCase struct {
 	uids     [3]uint32
 }
 
-var alice = wholeUser{"alice", 1000, 1000, []string{"alice"}}
+var alice = wholeUser{"alice", 1000, 1000, []string{"alice"}, ""}
 
 var wholeCases = []wholeCase{
 	{
@@ -104,26 +105,26 @@ var wholeCases = []wholeCase{
 	{
 		name: "root, listed in /etc/ftpusers, is refused although RootLogin is on", vector: "f10-root-login-ftpusers",
 		conf:  wholeBase + wholeAuth + "LoadModule mod_ifsession.c\nDefaultAddress 127.0.0.1\nPort 2120\nRootLogin on\n",
-		users: []wholeUser{{"root", 0, 0, []string{"root"}}}, login: "root",
+		users: []wholeUser{{"root", 0, 0, []string{"root"}, ""}}, login: "root",
 		refused: true, at: "PASS",
 	},
 	{
 		name: "a user /etc/ftpusers lists is refused", vector: "f10-ftpusers-listed-user",
 		conf:  wholeBase + wholeAuth + "LoadModule mod_ifsession.c\nDefaultAddress 127.0.0.1\nPort 2120\n",
-		users: []wholeUser{{"games", 1500, 1500, []string{"games"}}}, login: "games",
+		users: []wholeUser{{"games", 1500, 1500, []string{"games"}, ""}}, login: "games",
 		refused: true, at: "PASS",
 	},
 	{
 		name: "root with RootLogin on and UseFtpUsers off keeps uid 0", vector: "f9-root-login-on",
 		conf:  wholeBase + wholeAuth + "DefaultAddress 127.0.0.1\nPort 2120\nRootLogin on\nUseFtpUsers off\n",
-		users: []wholeUser{{"root", 0, 0, []string{"root"}}}, login: "root",
+		users: []wholeUser{{"root", 0, 0, []string{"root"}, ""}}, login: "root",
 		prm: 0x200004c1, eff: 0x200004c1, uids: [3]uint32{0, 0, 0},
 	},
 	{
 		name: "the file's AuthUserFile shadows this machine's user", vector: "f9-authuserfile-shadows-system-user",
 		conf: wholeBase + "AuthUserFile {DIR}/passwd\nAuthGroupFile {DIR}/group\nAuthOrder mod_auth_file.c mod_auth_unix.c\n" +
 			"DefaultAddress 127.0.0.1\nPort 2120\n",
-		users: []wholeUser{{"ftp", 1005, 1005, []string{"ftpgrp"}}}, login: "ftp",
+		users: []wholeUser{{"ftp", 1005, 1005, []string{"ftpgrp"}, ""}}, login: "ftp",
 		prm: 0x200004c1, uids: [3]uint32{1005, 1005, 1005},
 	},
 	{
@@ -168,6 +169,28 @@ var wholeCases = []wholeCase{
 		login: "alice",
 		prm:   0x200004c1, uids: [3]uint32{1000, 1000, 1000},
 	},
+	{
+		name: "an IfGroup on supplementary groups from the file's AuthGroupFile", vector: "f9-supplementary-group-ifgroup",
+		conf: wholeBase + wholeAuth + "LoadModule mod_ifsession.c\nDefaultAddress 127.0.0.1\nPort 2120\n" +
+			"<IfGroup staff,nope>\n  CapabilitiesSet +CAP_DAC_READ_SEARCH\n</IfGroup>\n<IfGroup staff,ops>\n  CapabilitiesSet +CAP_FOWNER\n</IfGroup>\n",
+		users: []wholeUser{{"alice", 1000, 1000, []string{"alice", "staff", "ops"}, ""}}, login: "alice",
+		prm: 0x4c9, uids: [3]uint32{1000, 1000, 1000},
+	},
+	{
+		name: "a Limit LOGIN DenyGroup on a supplementary group refuses", vector: "f10-limit-login-denygroup-supplementary",
+		conf: wholeBase + wholeAuth + "LoadModule mod_ifsession.c\nDefaultAddress 127.0.0.1\nPort 2120\n" +
+			"<Limit LOGIN>\n  DenyGroup staff\n</Limit>\n",
+		users: []wholeUser{{"alice", 1000, 1000, []string{"alice", "staff"}, ""}}, login: "alice",
+		refused: true, at: "PASS",
+	},
+	{
+		// RequireValidShell is on by default: the prediction needs the
+		// user's shell, so it looks the user up in the run's files.
+		name: "a shell /etc/shells does not list refuses", vector: "(RequireValidShell, proftpd's default)",
+		conf:  wholeBase + wholeAuth + "DefaultAddress 127.0.0.1\nPort 2120\n",
+		users: []wholeUser{{"alice", 1000, 1000, []string{"alice"}, "/usr/sbin/nologin"}}, login: "alice",
+		refused: true, at: "PASS",
+	},
 }
 
 // writeWholeCase writes a case's configuration and user files into a
@@ -193,7 +216,11 @@ func writeWholeCase(t *testing.T, bin string, c wholeCase) *modcap.Config {
 		if err := os.Chown(home, int(u.uid), int(u.gid)); err != nil {
 			t.Fatal(err)
 		}
-		fmt.Fprintf(&pw, "%s:*:%d:%d::%s:/bin/sh\n", u.name, u.uid, u.gid, home)
+		shell := u.shell
+		if shell == "" {
+			shell = "/bin/sh"
+		}
+		fmt.Fprintf(&pw, "%s:*:%d:%d::%s:%s\n", u.name, u.uid, u.gid, home, shell)
 		fmt.Fprintf(&gr, "%s:x:%d:\n", u.groups[0], u.gid)
 		for i, g := range u.groups[1:] {
 			fmt.Fprintf(&gr, "%s:x:%d:%s\n", g, 5000+i, u.name)
