@@ -107,6 +107,9 @@ func Verify(ctx context.Context, spec Spec) (rep Report, err error) {
 		obs.UIDs = [3]uint32{p.UID, p.EUID, p.SUID}
 	}
 	rep.Observed = obs
+	if s.origin != nil && !obs.Refused && obs.UIDs[1] != s.Account.UID {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("the session runs as uid %d, not as the test user %s (uid %d): proftpd logged the login in as another account (an <Anonymous> User, a UserAlias)", obs.UIDs[1], s.Account.Name, s.Account.UID))
+	}
 	cfg, err := modcap.ReadString(s.ConfigPath, s.Config, modcap.Options{Modules: s.Modules})
 	if err != nil {
 		var ce *modcap.Error

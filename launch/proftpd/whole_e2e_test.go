@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -58,6 +59,7 @@ type wholeCase struct {
 	conf         string // {DIR} is the folder with the file and its users
 	users        []wholeUser
 	extra        map[string]string // more files in {DIR} ({DIR} expanded)
+	dirs         []string          // folders made in {DIR}
 	login        string
 	connect      string
 	client       string
@@ -191,7 +193,20 @@ var wholeCases = []wholeCase{
 		users: []wholeUser{{"alice", 1000, 1000, []string{"alice"}, "/usr/sbin/nologin"}}, login: "alice",
 		refused: true, at: "PASS",
 	},
+	{
+		// The session runs as the <Anonymous> User, this machine's ftp
+		// (uid 103 where the vector was recorded; ftpUID here).
+		name: "an anonymous login runs as the Anonymous User", vector: "f9-anonymous-ftp",
+		conf: wholeBase + "AuthUserFile {DIR}/passwd\nAuthGroupFile {DIR}/group\nAuthOrder mod_auth_file.c mod_auth_unix.c\n" +
+			"LoadModule mod_ifsession.c\nDefaultAddress 127.0.0.1\nPort 2120\n" +
+			"<Anonymous {DIR}/anon>\n  User ftp\n  Group nogroup\n  UserAlias anonymous ftp\n  RequireValidShell off\n</Anonymous>\n",
+		users: []wholeUser{alice}, dirs: []string{"anon"}, login: "anonymous",
+		prm: 0x200004c1, uids: [3]uint32{ftpUID, ftpUID, ftpUID},
+	},
 }
+
+// ftpUID stands for this machine's ftp user in a case's uids.
+const ftpUID = 1<<32 - 2
 
 // writeWholeCase writes a case's configuration and user files into a
 // folder of their own and reads the configuration as verify --config
@@ -224,6 +239,11 @@ func writeWholeCase(t *testing.T, bin string, c wholeCase) *modcap.Config {
 		fmt.Fprintf(&gr, "%s:x:%d:\n", u.groups[0], u.gid)
 		for i, g := range u.groups[1:] {
 			fmt.Fprintf(&gr, "%s:x:%d:%s\n", g, 5000+i, u.name)
+		}
+	}
+	for _, d := range c.dirs {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
 		}
 	}
 	files := map[string]string{"passwd": pw.String(), "group": gr.String(), "proftpd.conf": c.conf}
@@ -267,6 +287,16 @@ func TestE2EWholeFile(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%v\n%s", err, c.conf)
 			}
+			uids := c.uids
+			if uids[0] == ftpUID {
+				u, err := user.Lookup("ftp")
+				if err != nil {
+					t.Fatalf("this case needs the system user ftp (Debian's proftpd package makes it): %v", err)
+				}
+				n, _ := strconv.Atoi(u.Uid)
+				uids = [3]uint32{uint32(n), uint32(n), uint32(n)}
+				c.uids = uids
+			}
 			ob := rep.Observed
 			t.Logf("%s: observed refused %v at %s (%s), CapPrm %s CapEff %s uids %v; transcript %q", c.vector, ob.Refused, ob.At, ob.Reply,
 				ob.Permitted.Hex(), ob.Effective.Hex(), ob.UIDs, ob.Transcript)
@@ -282,6 +312,9 @@ func TestE2EWholeFile(t *testing.T) {
 					t.Errorf("observed CapPrm %s CapEff %s CapInh %s CapAmb %s uids %v, want %s %s 0 0 %v (%s)",
 						ob.Permitted.Hex(), ob.Effective.Hex(), ob.Inheritable.Hex(), ob.Ambient.Hex(), ob.UIDs, c.prm.Hex(), c.eff.Hex(), c.uids, c.vector)
 				}
+			}
+			if noted := slices.ContainsFunc(rep.Notes, func(n string) bool { return strings.Contains(n, "logged the login in as another account") }); noted != (c.login == "anonymous") {
+				t.Errorf("notes %q: the note on another account must come exactly when the session runs as one", rep.Notes)
 			}
 			if !rep.Match {
 				t.Errorf("verify says the session differs from the prediction: %q\nprediction: server %q, refused %v (%s), reasons %q",
