@@ -302,7 +302,7 @@ func verifyJSONOf(rep proftpd.Report) verifyJSON {
 		Directives: rep.Directives, Config: rep.Source, Connect: rep.Target.String(), Client: rep.Client.String(),
 		Hosts: nonNil(rep.Hosts), NetAddresses: []string{}, Changes: []verifyChangeJSON{}, Notes: nonNil(rep.Notes),
 		MasterPID: rep.MasterPID, SessionPID: ob.PID, Transcript: nonNil(ob.Transcript),
-		Predicted: verifySetsJSON{Refused: pr.Refused, Why: pr.Why, Permitted: pr.Permitted.Hex(), Effective: pr.Effective.Hex(), Inheritable: pr.Inheritable.Hex(),
+		Predicted: verifySetsJSON{Refused: pr.Refused, RefusedAt: pr.RefusedAt, Why: pr.Why, Permitted: pr.Permitted.Hex(), Effective: pr.Effective.Hex(), Inheritable: pr.Inheritable.Hex(),
 			Ambient: pr.Ambient.Hex(), Bounding: pr.Bounding.Hex(), UIDs: uidsJSON{pr.UIDs[0], pr.UIDs[1], pr.UIDs[2]}},
 		Observed: verifySetsJSON{Refused: ob.Refused, RefusedAt: ob.At, Permitted: ob.Permitted.Hex(), Effective: ob.Effective.Hex(), Inheritable: ob.Inheritable.Hex(),
 			Ambient: ob.Ambient.Hex(), Bounding: ob.Bounding.Hex(), UIDs: uidsJSON{ob.UIDs[0], ob.UIDs[1], ob.UIDs[2]}},
@@ -382,7 +382,7 @@ func verifyText(rep proftpd.Report, known capset.Set) string {
 	line("")
 	switch {
 	case pr.Refused || ob.Refused:
-		line("predicted: %s", esc(refusedWord(pr.Refused, "", pr.Why)))
+		line("predicted: %s", esc(refusedWord(pr.Refused, pr.RefusedAt, pr.Why)))
 		line("observed:  %s", esc(refusedWord(ob.Refused, ob.At, ob.Reply)))
 		if !ob.Refused {
 			line("observed session (PID %d): CapPrm %s, CapEff %s", ob.PID, ob.Permitted.Hex(), ob.Effective.Hex())

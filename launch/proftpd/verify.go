@@ -148,6 +148,9 @@ func Verify(ctx context.Context, spec Spec) (rep Report, err error) {
 func Compare(p modcap.Prediction, o Observed) []string {
 	switch {
 	case p.Refused && o.Refused:
+		if pw, ow := refusalPhase(p.RefusedAt), refusalPhase(o.At); pw != "" && ow != "" && pw != ow {
+			return []string{fmt.Sprintf("login: predicted refused %s (%s), observed refused %s (%s)", pw, p.Why, ow, o.Reply)}
+		}
 		return nil
 	case p.Refused:
 		return []string{fmt.Sprintf("login: predicted refused (%s), observed logged in", p.Why)}
@@ -181,6 +184,19 @@ func Compare(p modcap.Prediction, o Observed) []string {
 		out = append(out, fmt.Sprintf("uids: predicted %s, observed %s (real/effective/saved)", uidText(p.UIDs), uidText(o.UIDs)))
 	}
 	return out
+}
+
+// refusalPhase groups where a login was refused, predicted
+// (Prediction.RefusedAt) or observed (Observed.At): "at connect" (before
+// or instead of the banner) or "at login" (USER/PASS); "" when unknown.
+func refusalPhase(at string) string {
+	switch at {
+	case "connect", "banner":
+		return "at connect"
+	case "USER", "PASS", "after PASS":
+		return "at login"
+	}
+	return ""
 }
 
 // mapPrediction names the user's file and lines in a prediction made on

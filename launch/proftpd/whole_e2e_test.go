@@ -203,6 +203,18 @@ var wholeCases = []wholeCase{
 		users: []wholeUser{alice}, dirs: []string{"anon"}, login: "anonymous",
 		prm: 0x200004c1, uids: [3]uint32{ftpUID, ftpUID, ftpUID},
 	},
+	{
+		name: "a Limit LOGIN DenyAll refuses at connect", vector: "f10-limit-login-denyall-connect",
+		conf:  wholeBase + wholeAuth + "DefaultAddress 127.0.0.1\nPort 2120\n<Limit LOGIN>\n  DenyAll\n</Limit>\n",
+		users: []wholeUser{alice}, login: "alice",
+		refused: true, at: "banner",
+	},
+	{
+		name: "a Limit LOGIN Deny from the client's address refuses at connect", vector: "f10-limit-login-deny-ip",
+		conf:  wholeBase + wholeAuth + "DefaultAddress 127.0.0.1\nPort 2120\n<Limit LOGIN>\n  Order allow,deny\n  Deny from 127.0.0.2\n</Limit>\n",
+		users: []wholeUser{alice}, login: "alice", client: "127.0.0.2",
+		refused: true, at: "banner",
+	},
 }
 
 // ftpUID stands for this machine's ftp user in a case's uids.
