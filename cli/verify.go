@@ -48,11 +48,13 @@ the file's own with the login's password set (the system's user database
 follows, so UserOwner targets and <IfGroup> resolve as in production). The
 login is whoever the file's user databases find: its AuthUserFile, then this
 machine's accounts (used with their uid, gid, groups, home and shell; nothing
-of the machine's is changed), else a virtual user. UseFtpUsers, RootLogin,
-Port and addresses are never changed: proftpd runs in a private network of
-its own (loopback, with the file's addresses added), where the client
-connects to --connect (default: the main server's address and port) from
---client, sending --host names first. A file whose effects a run cannot
+of the machine's is changed), else a virtual user; the prediction looks the
+user up in the same files and consults the same /etc/ftpusers, /etc/shells
+and /etc/hosts as the run's proftpd. UseFtpUsers, RootLogin, Port and
+addresses are never changed: proftpd runs in a private network of its own
+(loopback, with the file's addresses added), where the client connects to
+--connect (default: the main server's address and port) from --client,
+sending --host names first. A file whose effects a run cannot
 contain (mod_exec commands, mod_sql, mod_ldap, mod_radius, TLS or SFTP,
 ServerType inetd, a module captune does not know) is refused with the
 reason (exit 3). The tokens, with --config, become every server's first

@@ -662,3 +662,26 @@ func TestPlanDNSNote(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanAuthOrderInGlobal: an AuthOrder in a <Global> reaches every
+// server: it is changed there, once, and no server gets a second one
+// (proftpd refuses a second AuthOrder).
+func TestPlanAuthOrderInGlobal(t *testing.T) {
+	text := "<Global>\n  AuthOrder mod_auth_unix.c\n</Global>\n<VirtualHost 127.0.0.2>\n</VirtualHost>\n"
+	p := mustPlan(t, text, "alice", nil)
+	if n := strings.Count(p.text, "AuthOrder "); n != 1 || !strings.Contains(p.text, "  AuthOrder mod_auth_file.c mod_auth_unix.c\n") {
+		t.Errorf("%d AuthOrder lines:\n%s", n, p.text)
+	}
+	changed := 0
+	for _, c := range p.changes {
+		if c.Directive == "AuthOrder" {
+			changed++
+			if c.Pos.Line != 2 || c.Server != "<Global>" {
+				t.Errorf("change %+v", c)
+			}
+		}
+	}
+	if changed != 1 {
+		t.Errorf("%d AuthOrder changes: %+v", changed, p.changes)
+	}
+}
