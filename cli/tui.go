@@ -157,9 +157,22 @@ func tuiVerify(env Env) (verify ui.VerifyFunc, finish func()) {
 		ctx, stop := context.WithCancel(ctx)
 		defer stop()
 		defer context.AfterFunc(base, stop)()
-		rep, err := proftpd.Verify(ctx, proftpd.Spec{Directives: proftpd.Decisive(req.Config), User: req.User, ProcRoot: env.ProcRoot})
+		// A --config file runs whole, as captune verify --config runs it
+		// (with the tuned CapabilitiesSet in it); the tuned line alone
+		// runs on captune's own server.
+		spec := proftpd.Spec{User: req.User, ProcRoot: env.ProcRoot}
+		if req.Config != nil && req.Config.Path != "" {
+			spec.Config = req.Config
+		} else {
+			spec.Directives = proftpd.Decisive(req.Config)
+		}
+		rep, err := proftpd.Verify(ctx, spec)
 		if err != nil {
 			return ui.VerifyResult{}, err
+		}
+		var changes []string
+		for _, c := range rep.Changes {
+			changes = append(changes, c.String())
 		}
 		sets := func(refused bool, p, e, i, a, b capset.Set, u [3]uint32) ui.VerifySets {
 			return ui.VerifySets{Refused: refused, Permitted: p, Effective: e, Inheritable: i, Ambient: a, Bounding: b, UIDs: u}
@@ -167,7 +180,7 @@ func tuiVerify(env Env) (verify ui.VerifyFunc, finish func()) {
 		pr, ob := rep.Predicted, rep.Observed
 		a := rep.Account
 		return ui.VerifyResult{
-			Version: rep.Version, Directives: rep.Directives,
+			Version: rep.Version, Directives: rep.Directives, Whole: spec.Config != nil, Changes: changes,
 			Login:       model.LoginUser{Name: a.Name, UID: a.UID, Groups: a.Groups, System: a.System},
 			Predicted:   sets(pr.Refused, pr.Permitted, pr.Effective, pr.Inheritable, pr.Ambient, pr.Bounding, pr.UIDs),
 			Observed:    sets(ob.Refused, ob.Permitted, ob.Effective, ob.Inheritable, ob.Ambient, ob.Bounding, ob.UIDs),

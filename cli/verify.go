@@ -48,11 +48,13 @@ the file's own with the login's password set (the system's user database
 follows, so UserOwner targets and <IfGroup> resolve as in production). The
 login is whoever the file's user databases find: its AuthUserFile, then this
 machine's accounts (used with their uid, gid, groups, home and shell; nothing
-of the machine's is changed), else a virtual user. UseFtpUsers, RootLogin,
-Port and addresses are never changed: proftpd runs in a private network of
-its own (loopback, with the file's addresses added), where the client
-connects to --connect (default: the main server's address and port) from
---client, sending --host names first. A file whose effects a run cannot
+of the machine's is changed), else a virtual user; the prediction looks the
+user up in the same files and consults the same /etc/ftpusers, /etc/shells
+and /etc/hosts as the run's proftpd. UseFtpUsers, RootLogin, Port and
+addresses are never changed: proftpd runs in a private network of its own
+(loopback, with the file's addresses added), where the client connects to
+--connect (default: the main server's address and port) from --client,
+sending --host names first. A file whose effects a run cannot
 contain (mod_exec commands, mod_sql, mod_ldap, mod_radius, TLS or SFTP,
 ServerType inetd, a module captune does not know) is refused with the
 reason (exit 3). The tokens, with --config, become every server's first
@@ -302,7 +304,7 @@ func verifyJSONOf(rep proftpd.Report) verifyJSON {
 		Directives: rep.Directives, Config: rep.Source, Connect: rep.Target.String(), Client: rep.Client.String(),
 		Hosts: nonNil(rep.Hosts), NetAddresses: []string{}, Changes: []verifyChangeJSON{}, Notes: nonNil(rep.Notes),
 		MasterPID: rep.MasterPID, SessionPID: ob.PID, Transcript: nonNil(ob.Transcript),
-		Predicted: verifySetsJSON{Refused: pr.Refused, Why: pr.Why, Permitted: pr.Permitted.Hex(), Effective: pr.Effective.Hex(), Inheritable: pr.Inheritable.Hex(),
+		Predicted: verifySetsJSON{Refused: pr.Refused, RefusedAt: pr.RefusedAt, Why: pr.Why, Permitted: pr.Permitted.Hex(), Effective: pr.Effective.Hex(), Inheritable: pr.Inheritable.Hex(),
 			Ambient: pr.Ambient.Hex(), Bounding: pr.Bounding.Hex(), UIDs: uidsJSON{pr.UIDs[0], pr.UIDs[1], pr.UIDs[2]}},
 		Observed: verifySetsJSON{Refused: ob.Refused, RefusedAt: ob.At, Permitted: ob.Permitted.Hex(), Effective: ob.Effective.Hex(), Inheritable: ob.Inheritable.Hex(),
 			Ambient: ob.Ambient.Hex(), Bounding: ob.Bounding.Hex(), UIDs: uidsJSON{ob.UIDs[0], ob.UIDs[1], ob.UIDs[2]}},
@@ -382,7 +384,7 @@ func verifyText(rep proftpd.Report, known capset.Set) string {
 	line("")
 	switch {
 	case pr.Refused || ob.Refused:
-		line("predicted: %s", esc(refusedWord(pr.Refused, "", pr.Why)))
+		line("predicted: %s", esc(refusedWord(pr.Refused, pr.RefusedAt, pr.Why)))
 		line("observed:  %s", esc(refusedWord(ob.Refused, ob.At, ob.Reply)))
 		if !ob.Refused {
 			line("observed session (PID %d): CapPrm %s, CapEff %s", ob.PID, ob.Permitted.Hex(), ob.Effective.Hex())

@@ -23,8 +23,14 @@ type VerifySets struct {
 // VerifyResult is what a run on a throwaway proftpd found (captune
 // verify): the prediction beside the real session process.
 type VerifyResult struct {
-	// Version is proftpd's version; Directives the lines that ran.
+	// Version is proftpd's version; Directives the lines that ran (a run
+	// of the decisive lines on captune's own server).
 	Version, Directives string
+	// Whole is set when the whole --config file ran; Changes then lists,
+	// one per line, what the run changed in it or added (its own pid
+	// file, logs, user file ...).
+	Whole   bool
+	Changes []string
 	// Login is the user proftpd logged in (a virtual user when the name
 	// is not one of this machine's).
 	Login               model.LoginUser
@@ -117,7 +123,12 @@ func (m Model) verifyBody(w int) []string {
 	var out []string
 	out = append(out, wrapAll("Ran proftpd "+model.Printable(r.Version)+", logged in as "+r.Login.String()+".", w)...)
 	out = append(out, wrapAll("Configuration: "+m.verify.source+".", w)...)
-	if strings.TrimSpace(r.Directives) == "" {
+	if r.Whole {
+		out = append(out, wrapAll(fmt.Sprintf("The whole file ran, with %d change(s) a throwaway run needs:", len(r.Changes)), w)...)
+		for _, c := range r.Changes {
+			out = append(out, wrapLines("  - "+model.Printable(c), w)...)
+		}
+	} else if strings.TrimSpace(r.Directives) == "" {
 		out = append(out, "Its decisive lines: none, proftpd's defaults (no CapabilitiesSet line).")
 	} else {
 		out = append(out, "Its decisive lines, as they ran:")

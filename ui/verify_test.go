@@ -201,3 +201,29 @@ func TestVerifyKeyE2EConfigAndUser(t *testing.T) {
 		m = press(m, "esc")
 	}
 }
+
+// TestVerifyOverlayWholeFile: a run of the whole --config file shows the
+// changes it made, never "decisive lines" it did not run alone.
+func TestVerifyOverlayWholeFile(t *testing.T) {
+	fake := func(ctx context.Context, req VerifyRequest) (VerifyResult, error) {
+		s := VerifySets{Permitted: 0x200004c1, Effective: 0x200004c1, Bounding: full, UIDs: [3]uint32{1000, 1000, 1000}}
+		return VerifyResult{Version: "1.3.8", Whole: true, Predicted: s, Observed: s, Match: true, Changes: []string{
+			"/etc/proftpd/proftpd.conf:6: PidFile /run/proftpd.pid -> PidFile /tmp/run/proftpd.pid (it would write the real server's pid file)",
+			"added to <VirtualHost 127.0.0.2>: WtmpLog off \x1b[31m(proftpd's default is on)",
+		}}, nil
+	}
+	m := New(Options{Master: full, PAM: true, Verify: fake})
+	m = send(m, tea.WindowSizeMsg{Width: 120, Height: 40})
+	m = send(m, scanMsg{snap: fixtureSnapshot()})
+	next, cmd := m.Update(keyMsg("v"))
+	m = run(next.(Model), cmd)
+	sc := screen(m)
+	for _, want := range []string{"The whole file ran, with 2 change(s) a throwaway run needs:", "- /etc/proftpd/proftpd.conf:6: PidFile /run/proftpd.pid -> PidFile", "added to <VirtualHost 127.0.0.2>: WtmpLog off"} {
+		if !strings.Contains(sc, want) {
+			t.Errorf("overlay lacks %q:\n%s", want, sc)
+		}
+	}
+	if strings.Contains(sc, "decisive lines") || strings.Contains(sc, "\x1b[31m(") {
+		t.Errorf("overlay speaks of decisive lines, or lets a raw escape through:\n%s", sc)
+	}
+}

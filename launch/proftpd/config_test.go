@@ -214,6 +214,16 @@ func TestCompare(t *testing.T) {
 	if d := Compare(modcap.Prediction{Refused: true, Why: "no"}, Observed{Refused: true}); d != nil {
 		t.Errorf("both refused: %v", d)
 	}
+	// Refused in another phase is a difference; an unknown phase is not.
+	if d := Compare(modcap.Prediction{Refused: true, RefusedAt: "connect", Why: "DenyAll"}, Observed{Refused: true, At: "PASS", Reply: "530"}); len(d) != 1 || !strings.Contains(d[0], "predicted refused at connect (DenyAll), observed refused at login (530)") {
+		t.Errorf("phases: %q", d)
+	}
+	if d := Compare(modcap.Prediction{Refused: true, RefusedAt: "after PASS"}, Observed{Refused: true, At: "PASS"}); d != nil {
+		t.Errorf("same phase: %q", d)
+	}
+	if d := Compare(modcap.Prediction{Refused: true, RefusedAt: "connect"}, Observed{Refused: true, At: "banner"}); d != nil {
+		t.Errorf("same phase: %q", d)
+	}
 	if d := Compare(modcap.Prediction{Refused: true, Why: "no root"}, Observed{}); len(d) != 1 || !strings.Contains(d[0], "predicted refused (no root), observed logged in") {
 		t.Errorf("%v", d)
 	}

@@ -212,19 +212,24 @@ type Server struct {
 	PID int
 
 	procRoot string
-	pidFile  string
-	logs     []string
-	origin   []modcap.Pos
-	changed  []bool
-	cmd      *exec.Cmd
-	done     chan struct{}
-	out      *capBuffer
-	group    bool
-	guarded  bool
-	nsfd     int
-	folder   launch.Folder
-	stopOnce sync.Once
-	stopErr  error
+	// sys is what a whole-file run read of this machine (users, hosts,
+	// /etc/ftpusers): the prediction judges the login with it.
+	sys *system
+	// authFiles are the run's user and group files (path -> content).
+	authFiles map[string]string
+	pidFile   string
+	logs      []string
+	origin    []modcap.Pos
+	changed   []bool
+	cmd       *exec.Cmd
+	done      chan struct{}
+	out       *capBuffer
+	group     bool
+	guarded   bool
+	nsfd      int
+	folder    launch.Folder
+	stopOnce  sync.Once
+	stopErr   error
 }
 
 var userName = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$`)
@@ -505,7 +510,7 @@ func (s *Server) writeWhole(private string, spec Spec) error {
 	}
 	home := filepath.Join(s.Dir, "home")
 	p, err := makePlan(planInput{cfg: spec.Config, private: private, home: home, user: spec.User, hash: hash,
-		tokens: spec.Tokens, connect: spec.Connect, client: spec.Client, modules: s.Modules, sys: sys})
+		tokens: spec.Tokens, connect: spec.Connect, client: spec.Client, hosts: spec.Hosts, modules: s.Modules, sys: sys})
 	if err != nil {
 		return err
 	}
@@ -514,7 +519,7 @@ func (s *Server) writeWhole(private string, spec Spec) error {
 			return err
 		}
 	}
-	s.Source = spec.Config.Path
+	s.Source, s.sys, s.authFiles = spec.Config.Path, sys, p.authFiles
 	s.Account = p.account
 	s.Account.password = pw
 	s.Changes, s.Notes = p.changes, p.notes

@@ -99,6 +99,8 @@ type planInput struct {
 	// connect is --connect (empty: the main server's address and
 	// port); client is --client (empty: loopback).
 	connect, client string
+	// hosts are the names sent with HOST before USER (--host).
+	hosts []string
 	// modules are the compiled-in modules (proftpd -l).
 	modules []string
 	sys     *system
@@ -116,6 +118,10 @@ type plan struct {
 	// files are the private files to write (name in the private folder
 	// -> content).
 	files map[string]string
+	// authFiles are the user and group files the run's configuration
+	// names (the private copies and the file's own that stay), path ->
+	// content, for the prediction's user lookup.
+	authFiles map[string]string
 	// account is the test user; notes are facts worth saying.
 	account Account
 	notes   []string
@@ -188,12 +194,20 @@ func makePlan(in planInput) (*plan, error) {
 	if err := pl.network(); err != nil {
 		return nil, err
 	}
+	pl.dnsNote()
 	pl.outsideFiles()
 	if err := pl.auth(); err != nil {
 		return nil, err
 	}
 	pl.whatIf()
 	pl.emit()
+	pl.p.authFiles = map[string]string{}
+	for path, b := range pl.authBuf {
+		pl.p.authFiles[path] = string(b)
+	}
+	for path, content := range pl.p.files {
+		pl.p.authFiles[path] = content
+	}
 	return pl.p, nil
 }
 
@@ -364,6 +378,8 @@ var refusals = []struct {
 	{"AuthOTPEngine", isOn, "mod_auth_otp keeps its one-time passwords in a database outside the run"},
 	{"DNSBLDomain", always, "mod_dnsbl asks DNS servers, and the run has no network"},
 	{"RewriteMap", func(a []string) bool { return len(a) > 1 && strings.HasPrefix(strings.ToLower(a[1]), "prg:") }, "a RewriteMap program runs outside the run"},
+	{"RewriteMap", func(a []string) bool { return len(a) > 1 && strings.HasPrefix(strings.ToLower(a[1]), "fifo:") }, "a RewriteMap FIFO is served by a program outside the run"},
+	{"SaveRatios", isOn, "mod_ratio writes its ratio files (RatioFile, RatioTempFile) outside the run"},
 	{"WrapTables", sharedTables, "mod_wrap2 reads its tables from a database outside the run"},
 	{"WrapUserTables", sharedTables, "mod_wrap2 reads its tables from a database outside the run"},
 	{"WrapGroupTables", sharedTables, "mod_wrap2 reads its tables from a database outside the run"},
@@ -393,6 +409,13 @@ func (pl *planner) refusals() error {
 		}
 		if n.Is("LoadModule") && len(n.Args) > 0 && !knownModules[n.Args[0]] {
 			err = &UnfaithfulError{Pos: n.Pos, Why: fmt.Sprintf("captune does not know what %s does outside a run", n.Args[0])}
+			return
+		}
+		// mod_ldap has no switch: any of its lines makes it look users
+		// up in a directory server (LDAPServer, else the one ldap.conf
+		// names), which the run's private network cannot reach.
+		if l := strings.ToLower(n.Name); strings.HasPrefix(l, "ldap") && l != "ldapserver" {
+			err = &UnfaithfulError{Pos: n.Pos, Why: fmt.Sprintf("mod_ldap is configured (%s): it asks a directory server outside the run", n.Name)}
 			return
 		}
 		if n.Is("ExecEngine") && isOn(n.Args) {
@@ -550,22 +573,49 @@ func (pl *planner) portOf(addr netip.Addr, def int) int {
 	return def
 }
 
-// serverAt guesses the server a connection to target reaches (the one
-// named by its address and port, else the main server). The run itself
+// serverAt guesses the server that answers the login: the one a
+// connection to target reaches (named by its address and port, else the
+// main server, which keeps its own address and port), then, for each
+// HOST name in order, the <VirtualHost> on
+// that address and port whose ServerAlias is the name. The run itself
 // does not depend on it: proftpd chooses; the guess only says whose user
 // database the test user comes from when servers disagree.
 func (pl *planner) serverAt(target netip.AddrPort) *srv {
-	for _, s := range pl.servers[1:] {
+	at := pl.servers[0]
+	on := func(s *srv) bool {
 		if p, _ := pl.serverPort(s); p != int(target.Port()) {
-			continue
+			return false
 		}
 		for _, a := range pl.serverAddrs(s) {
 			if a == target.Addr() {
-				return s
+				return true
+			}
+		}
+		return false
+	}
+	// A <VirtualHost> on the main server's own address and port does
+	// not take its connections (f7-vhost-same-addr-port-as-main,
+	// f7-namevhost-same-addr-main-keeps).
+	if !on(pl.servers[0]) {
+		for _, s := range pl.servers[1:] {
+			if on(s) {
+				at = s
+				break
 			}
 		}
 	}
-	return pl.servers[0]
+	for _, h := range pl.in.hosts {
+		for _, s := range pl.servers[1:] {
+			if !on(s) || !slices.ContainsFunc(s.own, func(n *modcap.Node) bool {
+				return !n.Section && n.Is("ServerAlias") && slices.ContainsFunc(n.Args, func(a string) bool { return strings.EqualFold(a, h) })
+			}) {
+				continue
+			}
+			at = s
+			break
+		}
+	}
+	return at
 }
 
 func splitHostPort(s string) (host, port string) {
@@ -806,4 +856,44 @@ func (pl *planner) emit() {
 		}
 	}
 	pl.p.text = b.String()
+}
+
+// dnsNote says when the file judges clients by DNS name (<Class> From,
+// <Limit> Allow/Deny): the run's private network has no DNS, so names
+// resolve through /etc/hosts only, and a client production finds by its
+// DNS name may fall into another class or rule.
+func (pl *planner) dnsNote() {
+	var first *modcap.Node
+	pl.each(func(n *modcap.Node) {
+		if first != nil || n.Section || !(n.Is("From") || n.Is("Allow") || n.Is("Deny") || n.Is("AllowFrom") || n.Is("DenyFrom")) {
+			return
+		}
+		for _, a := range n.Args {
+			for _, w := range strings.Split(a, ",") {
+				if w = strings.TrimPrefix(strings.TrimSpace(w), "!"); isDNSWord(w) {
+					first = n
+					return
+				}
+			}
+		}
+	})
+	if first != nil {
+		pl.p.notes = append(pl.p.notes, fmt.Sprintf("%s judges clients by DNS name (%s): the run's private network has no DNS, names resolve through /etc/hosts only, so a client production finds by name may be judged differently", first.Pos, nodeText(first.Name, first.Args)))
+	}
+}
+
+// isDNSWord reports whether a From/Allow/Deny word is a host name or
+// domain rather than an address, network, glob of digits or keyword.
+func isDNSWord(w string) bool {
+	switch strings.ToLower(w) {
+	case "", "all", "none", "from":
+		return false
+	}
+	if _, err := netip.ParsePrefix(w); err == nil {
+		return false
+	}
+	if _, err := netip.ParseAddr(strings.Trim(w, "[]")); err == nil {
+		return false
+	}
+	return strings.ContainsFunc(w, func(r rune) bool { return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' })
 }

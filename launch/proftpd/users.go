@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 
+	"captune/capset/modcap"
 	"captune/safefile"
 )
 
@@ -96,6 +97,9 @@ type system struct {
 	hosts    map[string][]netip.Addr
 	shells   []string
 	hostname string
+	// ftpusers are the lines of /etc/ftpusers (nil when it could not be
+	// read; empty when there is none, and proftpd then refuses nobody).
+	ftpusers []string
 	// readAuthFile reads an AuthUserFile (user set) or AuthGroupFile the
 	// way proftpd accepts it at parse time, refusing what it refuses.
 	readAuthFile func(path string, user, insecure bool) ([]byte, error)
@@ -208,6 +212,12 @@ func loadSystem(configOwner uint32) (*system, error) {
 			}
 		}
 	}
+	switch b, err := safefile.ReadFile("/etc/ftpusers", root); {
+	case err == nil:
+		s.ftpusers = modcap.ParseFTPUsers(string(b))
+	case errors.Is(err, fs.ErrNotExist):
+		s.ftpusers = []string{}
+	}
 	s.hostname, _ = os.Hostname()
 	owners := []uint32{0, configOwner}
 	s.readAuthFile = func(path string, user, insecure bool) ([]byte, error) {
@@ -266,4 +276,41 @@ func strerrorOf(err error) string {
 		}
 	}
 	return err.Error()
+}
+
+// judge gives a prediction what the run's proftpd consults: the run's
+// user and group files (authFiles, path -> content) and this machine's
+// accounts, /etc/ftpusers and /etc/shells (which the run does not
+// change), whether an <Anonymous> folder exists, and names as the run's
+// private network resolves them (/etc/hosts only), the host name's
+// addresses included.
+func (s *system) judge(in *modcap.Input, authFiles map[string]string) {
+	in.Users = &modcap.Users{FTPUsers: s.ftpusers, Shells: s.shells, DirExists: func(path string) (bool, bool) {
+		if s.isDir == nil {
+			return false, false
+		}
+		return s.isDir(path), true
+	}}
+	in.Users.Files = map[string]modcap.AuthFile{}
+	for path, text := range authFiles {
+		in.Users.Files[path] = modcap.AuthFile{Text: text}
+	}
+	sys := &modcap.Table{}
+	for _, e := range s.passwd {
+		sys.Accounts = append(sys.Accounts, modcap.Account{Name: e.Name, UID: e.UID, GID: e.GID, Home: e.Home, Shell: e.Shell})
+	}
+	for _, g := range s.group {
+		sys.Groups = append(sys.Groups, modcap.GroupEntry{Name: g.Name, GID: g.GID, Members: g.Members})
+	}
+	in.Users.System = sys
+	hosts := modcap.Hosts{}
+	for name, addrs := range s.hosts {
+		for _, a := range addrs {
+			hosts[name] = append(hosts[name], a.String())
+		}
+	}
+	in.Resolver = hosts
+	for _, a := range s.lookupHost(s.hostname) {
+		in.HostAddrs = append(in.HostAddrs, a.String())
+	}
 }

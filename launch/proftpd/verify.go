@@ -107,6 +107,9 @@ func Verify(ctx context.Context, spec Spec) (rep Report, err error) {
 		obs.UIDs = [3]uint32{p.UID, p.EUID, p.SUID}
 	}
 	rep.Observed = obs
+	if s.origin != nil && !obs.Refused && obs.UIDs[1] != s.Account.UID {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("the session runs as uid %d, not as the test user %s (uid %d): proftpd logged the login in as another account (an <Anonymous> User, a UserAlias)", obs.UIDs[1], s.Account.Name, s.Account.UID))
+	}
 	cfg, err := modcap.ReadString(s.ConfigPath, s.Config, modcap.Options{Modules: s.Modules})
 	if err != nil {
 		var ce *modcap.Error
@@ -115,13 +118,22 @@ func Verify(ctx context.Context, spec Spec) (rep Report, err error) {
 		}
 		return rep, err
 	}
-	rep.Predicted = s.mapPrediction(modcap.Predict(modcap.Input{
+	in := modcap.Input{
 		Config: cfg,
 		Login: modcap.Login{User: s.Account.Name, UID: s.Account.UID, UIDKnown: true, Groups: s.Account.Groups,
 			Addr: s.Target.Addr().String(), Port: int(s.Target.Port()), Client: s.Client.String(), Hosts: s.Hosts},
 		MasterPermitted: master.Sets.Permitted,
 		MasterBounding:  master.Sets.Bounding,
-	}))
+	}
+	if s.sys != nil {
+		// A whole-file run: the prediction looks the user up itself, in
+		// the run's user files and this machine's accounts, as the
+		// server that answers does (its uid, groups and shell, or that
+		// it knows no such user); s.Account is only the fallback.
+		in.Login.UIDKnown, in.Login.Groups = false, nil
+		s.sys.judge(&in, s.authFiles)
+	}
+	rep.Predicted = s.mapPrediction(modcap.Predict(in))
 	rep.Differences = Compare(rep.Predicted, obs)
 	rep.Match = len(rep.Differences) == 0
 	if err := ctx.Err(); err != nil {
@@ -136,6 +148,9 @@ func Verify(ctx context.Context, spec Spec) (rep Report, err error) {
 func Compare(p modcap.Prediction, o Observed) []string {
 	switch {
 	case p.Refused && o.Refused:
+		if pw, ow := refusalPhase(p.RefusedAt), refusalPhase(o.At); pw != "" && ow != "" && pw != ow {
+			return []string{fmt.Sprintf("login: predicted refused %s (%s), observed refused %s (%s)", pw, p.Why, ow, o.Reply)}
+		}
 		return nil
 	case p.Refused:
 		return []string{fmt.Sprintf("login: predicted refused (%s), observed logged in", p.Why)}
@@ -169,6 +184,19 @@ func Compare(p modcap.Prediction, o Observed) []string {
 		out = append(out, fmt.Sprintf("uids: predicted %s, observed %s (real/effective/saved)", uidText(p.UIDs), uidText(o.UIDs)))
 	}
 	return out
+}
+
+// refusalPhase groups where a login was refused, predicted
+// (Prediction.RefusedAt) or observed (Observed.At): "at connect" (before
+// or instead of the banner) or "at login" (USER/PASS); "" when unknown.
+func refusalPhase(at string) string {
+	switch at {
+	case "connect", "banner":
+		return "at connect"
+	case "USER", "PASS", "after PASS":
+		return "at login"
+	}
+	return ""
 }
 
 // mapPrediction names the user's file and lines in a prediction made on
